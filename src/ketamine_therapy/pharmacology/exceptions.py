@@ -1,0 +1,43 @@
+"""Errors of the pharmacology core.
+
+Hierarchy::
+
+    PharmacologyError
+      InvalidInputError (also ValueError): a named input is outside what is allowed
+        UnknownNameError: a model, drug, route or analyte name that does not exist
+      ModelDataError: a packaged data file is inconsistent (a bug, not user input)
+
+Vectorised simulation never raises for one bad subject: it returns a per-subject
+:class:`~ketamine_therapy.pharmacology.solver.SubjectStatus` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class PharmacologyError(Exception):
+    """Base class of every error raised by :mod:`ketamine_therapy.pharmacology`."""
+
+
+class InvalidInputError(PharmacologyError, ValueError):
+    """An input is outside its allowed range; ``field`` names it, ``allowed`` says what is."""
+
+    def __init__(self, field: str, message: str, allowed: str | None = None) -> None:
+        self.field = field
+        self.allowed = allowed
+        text = f"{field}: {message}"
+        if allowed:
+            text += f" (allowed: {allowed})"
+        super().__init__(text)
+
+
+class UnknownNameError(InvalidInputError):
+    """A name (model, drug, route, analyte) that is not registered."""
+
+    def __init__(self, field: str, name: str, choices: Iterable[str]) -> None:
+        super().__init__(field, f"unknown value {name!r}", ", ".join(sorted(choices)))
+
+
+class ModelDataError(PharmacologyError):
+    """A packaged model data file is inconsistent."""
