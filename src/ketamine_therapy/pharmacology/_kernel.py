@@ -13,7 +13,7 @@ BLOCK = 8
 
 
 @numba.njit(parallel=True, cache=True, fastmath={"contract", "reassoc", "nsz", "arcp"})
-def propagate(  # type: ignore[no-untyped-def]  # noqa: PLR0913
+def propagate(  # type: ignore[no-untyped-def]
     transitions,  # (n_subjects, n_deltas, nnz) float64: exp(A dt) entries at (rows, cols)
     infusion_terms,  # (n_subjects, n_patterns, n_cmt): integral of exp(A s) r ds over a step
     bolus_terms,  # (n_subjects, n_boluses, n_cmt): state jump at a breakpoint

@@ -70,7 +70,11 @@ class Covariates:
     def subset(self, index: slice | np.ndarray) -> Covariates:
         """The covariates of the subjects selected by ``index``."""
         return Covariates(
-            self.weight_kg[index], self.age_y[index], self.female[index], self.asian[index], self.japanese[index]
+            self.weight_kg[index],
+            self.age_y[index],
+            self.female[index],
+            self.asian[index],
+            self.japanese[index],
         )
 
 

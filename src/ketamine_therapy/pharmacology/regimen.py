@@ -32,9 +32,7 @@ def parse_route(name: str) -> Route:
     try:
         return Route(name.strip().lower())
     except ValueError:
-        raise InvalidInputError(
-            "route", f"unknown route {name!r}", ", ".join(r.value for r in Route)
-        ) from None
+        raise InvalidInputError("route", f"unknown route {name!r}", ", ".join(r.value for r in Route)) from None
 
 
 @dataclass(frozen=True)
@@ -55,9 +53,7 @@ class Dose:
         if not isinstance(self.route, Route):
             object.__setattr__(self, "route", parse_route(str(self.route)))
         if (self.amount_mg is None) == (self.amount_mg_per_kg is None):
-            raise InvalidInputError(
-                "dose", "give exactly one of amount_mg or amount_mg_per_kg", "one of the two"
-            )
+            raise InvalidInputError("dose", "give exactly one of amount_mg or amount_mg_per_kg", "one of the two")
         amount = self.amount_mg if self.amount_mg is not None else self.amount_mg_per_kg
         field = "dose_mg" if self.amount_mg is not None else "dose_mg_per_kg"
         if amount is None or not math.isfinite(amount) or amount <= 0:
@@ -65,13 +61,9 @@ class Dose:
         if not math.isfinite(self.time_h) or self.time_h < 0:
             raise InvalidInputError("time_h", f"must be >= 0, got {self.time_h}", ">= 0 h")
         if not math.isfinite(self.duration_h) or self.duration_h < 0:
-            raise InvalidInputError(
-                "duration", f"must be >= 0, got {self.duration_h} h", ">= 0 (0 = bolus)"
-            )
+            raise InvalidInputError("duration", f"must be >= 0, got {self.duration_h} h", ">= 0 (0 = bolus)")
         if self.duration_h > 0 and self.route is not Route.IV:
-            raise InvalidInputError(
-                "duration", f"only IV doses can be infused (route {self.route.value})", "0"
-            )
+            raise InvalidInputError("duration", f"only IV doses can be infused (route {self.route.value})", "0")
 
     def amount_for(self, weight_kg: FloatArray) -> FloatArray:
         """Dose in mg for each subject, shape ``(n_subjects,)``."""
@@ -103,9 +95,7 @@ class Regimen:
         if not day_list:
             raise InvalidInputError("days", "needs at least one day", "comma-separated days >= 1")
         if any(d < 1 for d in day_list) or len(set(day_list)) != len(day_list):
-            raise InvalidInputError(
-                "days", f"got {day_list}", "distinct whole days >= 1 (day 1 = first dose)"
-            )
+            raise InvalidInputError("days", f"got {day_list}", "distinct whole days >= 1 (day 1 = first dose)")
         return cls(tuple(dose.at(dose.time_h + (d - 1) * 24.0) for d in sorted(day_list)))
 
     @property
@@ -124,7 +114,9 @@ IV_ACUTE_SERIES_DAYS = (1, 3, 5, 8, 10, 12)
 
 
 def iv_acute_series(
-    dose_mg_per_kg: float = 0.5, duration_min: float = 40.0, days: Sequence[int] = IV_ACUTE_SERIES_DAYS
+    dose_mg_per_kg: float = 0.5,
+    duration_min: float = 40.0,
+    days: Sequence[int] = IV_ACUTE_SERIES_DAYS,
 ) -> Regimen:
     """IV racemic ketamine acute series: 0.5 mg/kg over 40 min on ``days``."""
     dose = Dose(0.0, Route.IV, amount_mg_per_kg=dose_mg_per_kg, duration_h=duration_min / 60.0)
@@ -150,8 +142,5 @@ def spravato_trd_schedule(dose_mg: float = 84.0, weeks: int = 8, maintenance_eve
             days += [first, first + 3]
         elif week <= 8 or (week - 9) % maintenance_every_weeks == 0:
             days.append(first)
-    doses = [
-        Dose((d - 1) * 24.0, Route.INTRANASAL, amount_mg=56.0 if i == 0 else dose_mg)
-        for i, d in enumerate(days)
-    ]
+    doses = [Dose((d - 1) * 24.0, Route.INTRANASAL, amount_mg=56.0 if i == 0 else dose_mg) for i, d in enumerate(days)]
     return Regimen(tuple(doses))

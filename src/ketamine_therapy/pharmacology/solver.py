@@ -86,9 +86,7 @@ def _program(events: list[InputEvent], times_h: FloatArray) -> _Program:
     step_pattern = np.full(step_ticks.size, -1, dtype=np.int64)
     infusions = np.flatnonzero(is_infusion)
     for i in range(step_ticks.size):
-        running = tuple(
-            int(k) for k in infusions if starts[k] <= points[i] and ends[k] >= points[i + 1]
-        )
+        running = tuple(int(k) for k in infusions if starts[k] <= points[i] and ends[k] >= points[i + 1])
         if running:
             key = (int(step_delta[i]), running)
             step_pattern[i] = patterns.setdefault(key, len(patterns))

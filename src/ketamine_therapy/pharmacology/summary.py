@@ -64,7 +64,7 @@ def auc_to_infinity(conc: FloatArray, times_h: FloatArray, n_points: int = 4) ->
 
 def half_life_h(conc: FloatArray, times_h: FloatArray, n_points: int = 4) -> FloatArray:
     """Terminal half-life (h) = ln 2 / lambda_z."""
-    return np.log(2.0) / terminal_rate(conc, times_h, n_points)
+    return np.asarray(np.log(2.0) / terminal_rate(conc, times_h, n_points))
 
 
 def concentration_at(conc: FloatArray, times_h: FloatArray, at_h: float) -> FloatArray:

@@ -12,9 +12,9 @@ from ._perez_ruixo import PerezRuixoModel
 
 __all__ = [
     "MammillaryModel",
+    "PKModel",
     "ParameterSet",
     "Pathway",
-    "PKModel",
     "PerezRuixoModel",
     "Residual",
     "default_model",

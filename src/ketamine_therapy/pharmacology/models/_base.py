@@ -41,8 +41,8 @@ class PKModel(ABC):
         self.routes: tuple[Route, ...] = tuple(Route(r) for r in data["routes"])
         self.published: dict[str, Parameter] = parameters(data["parameters"])
         validity = data["validity"]
-        self.weight_range_kg: tuple[float, float] = tuple(validity["weight_kg"])  # type: ignore[assignment]
-        self.age_range_y: tuple[float, float] = tuple(validity["age_y"])  # type: ignore[assignment]
+        self.weight_range_kg: tuple[float, float] = (float(validity["weight_kg"][0]), float(validity["weight_kg"][1]))
+        self.age_range_y: tuple[float, float] = (float(validity["age_y"][0]), float(validity["age_y"][1]))
 
     # -- structure ---------------------------------------------------------------------------
     @property
@@ -69,7 +69,9 @@ class PKModel(ABC):
         """The linear system of each subject, with depots for ``routes``."""
 
     @abstractmethod
-    def dose_events(self, dose: Dose, params: ParameterSet, covariates: Covariates, system: LinearSystem) -> list[InputEvent]:
+    def dose_events(
+        self, dose: Dose, params: ParameterSet, covariates: Covariates, system: LinearSystem
+    ) -> list[InputEvent]:
         """The inputs that ``dose`` puts into ``system``."""
 
     @abstractmethod
@@ -112,7 +114,7 @@ class PKModel(ABC):
                 f"<= {limit:g} {unit}",
             )
 
-    def _check_dose_form(self, dose: Dose) -> None:
+    def _check_dose_form(self, dose: Dose) -> None:  # noqa: B027 - optional hook, no check by default
         """Model-specific checks of a dose's form (e.g. whole nasal devices)."""
 
     def check_covariates(self, covariates: Covariates, extrapolate: bool = False) -> None:

@@ -10,6 +10,7 @@ metabolite/parent AUC ratio, ``ka`` from the published Tmax (docs/models/routes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -23,6 +24,7 @@ from .._typing import FloatArray
 from ..exceptions import ModelDataError
 from ..population import Covariates
 from ..regimen import Dose, Route
+from ..solver import solve
 from ._base import ParameterSet, PKModel, Residual
 
 REFERENCE_WEIGHT_KG = 70.0
@@ -164,7 +166,9 @@ class MammillaryModel(PKModel):
         return list(seen.values())
 
     def system(self, params: ParameterSet, routes: frozenset[Route]) -> LinearSystem:
-        pathways = self._pathways(routes)
+        return self._system_with(params, self._pathways(routes))
+
+    def _system_with(self, params: ParameterSet, pathways: list[Pathway]) -> LinearSystem:
         g = self._graph(params, [p.depot for p in pathways])
         n = params["V1"].shape[0]
         for p in pathways:
@@ -172,10 +176,15 @@ class MammillaryModel(PKModel):
             g.flow(p.depot, "met_central", np.full(n, p.ka_per_h * p.to_metabolite))
             g.loss(p.depot, np.full(n, p.ka_per_h * (1.0 - p.to_central - p.to_metabolite)))
         return g.build(
-            {self._parent_analyte: ("central", params["V1"]), self._metabolite_analyte: ("met_central", params["met_V"])}
+            {
+                self._parent_analyte: ("central", params["V1"]),
+                self._metabolite_analyte: ("met_central", params["met_V"]),
+            }
         )
 
-    def dose_events(self, dose: Dose, params: ParameterSet, covariates: Covariates, system: LinearSystem) -> list[InputEvent]:
+    def dose_events(
+        self, dose: Dose, params: ParameterSet, covariates: Covariates, system: LinearSystem
+    ) -> list[InputEvent]:
         amount = dose.amount_for(covariates.weight_kg)
         if dose.route is Route.IV:
             return [InputEvent(dose.time_h, dose.duration_h, system.index("central"), amount)]
@@ -200,25 +209,21 @@ class MammillaryModel(PKModel):
             raise ModelDataError(f"{self.id}: {route} metabolite ratio needs g={g:.3f}, outside 0..1-F")
         return g
 
-    def _ka_for_tmax(self, route: Route, make: Any) -> float:
+    def _ka_for_tmax(self, route: Route, make: Callable[[float], list[Pathway]]) -> float:
         """Solve ka so the typical 70 kg subject peaks at the route's published Tmax."""
-        from ..simulate import simulate  # local: simulate imports the registry
-        from ..regimen import Regimen
-
         target = float(self._route_data[route.value]["tmax_h"]["value"])
         times = np.arange(0.0, 4.0 * target, 1.0 / 360.0)
-        regimen = Regimen((Dose(0.0, route, amount_mg=1.0),))
+        cov = Covariates.typical(weight_kg=REFERENCE_WEIGHT_KG)
+        params = self.typical_parameters(cov)
 
         def tmax_minus_target(log_ka: float) -> float:
-            self._absorption_cache[route] = make(float(np.exp(log_ka)))
-            conc = simulate(regimen, times, model=self, extrapolate=True).conc_ng_ml[self._parent_analyte][0]
-            return float(times[int(np.argmax(conc))] - target)
+            pathways = make(float(np.exp(log_ka)))
+            system = self._system_with(params, pathways)
+            events = [InputEvent(0.0, 0.0, system.index(p.depot), np.full(1, p.fraction_of_dose)) for p in pathways]
+            conc, _ = solve(system, events, times)
+            return float(times[int(np.argmax(conc[0, 0]))] - target)
 
-        try:
-            log_ka = brentq(tmax_minus_target, np.log(0.05), np.log(500.0), xtol=1e-4)
-        finally:
-            self._absorption_cache.pop(route, None)
-        return float(np.exp(log_ka))
+        return float(np.exp(brentq(tmax_minus_target, np.log(0.05), np.log(500.0), xtol=1e-4)))
 
     @cached_property
     def _absorption_cache(self) -> dict[Route, list[Pathway]]:
@@ -259,7 +264,11 @@ class MammillaryModel(PKModel):
             return float(entry["value"]), "mg/kg", str(entry["source"])
         data = self._route_data[dose.route.value]
         if "max_dose_mg_per_kg" in data:
-            return float(data["max_dose_mg_per_kg"]["value"]), "mg/kg", str(data["max_dose_mg_per_kg"]["source"])
+            return (
+                float(data["max_dose_mg_per_kg"]["value"]),
+                "mg/kg",
+                str(data["max_dose_mg_per_kg"]["source"]),
+            )
         return float(data["max_dose_mg"]["value"]), "mg", str(data["max_dose_mg"]["source"])
 
     def residual(self, analyte: str) -> Residual:

@@ -50,7 +50,9 @@ class PerezRuixoModel(PKModel):
         p = self._p
         n = covariates.n
         eta_of = {name: eta[:, k] for k, name in enumerate(self.eta_names)}
-        out: ParameterSet = {name: np.full(n, p[name]) for name in ("Q1", "Q2", "Vp2", "Vpn", "Q3", "Fgut", "Dsw", "Dpo")}
+        out: ParameterSet = {
+            name: np.full(n, p[name]) for name in ("Q1", "Q2", "Vp2", "Vpn", "Q3", "Fgut", "Dsw", "Dpo")
+        }
         for name in self._log_normal:
             out[name] = p[name] * np.exp(eta_of[name])
         over_60 = np.maximum(0.0, covariates.age_y - 60.0)
@@ -58,7 +60,11 @@ class PerezRuixoModel(PKModel):
         out["kel"] = out["kel"] * np.where(covariates.asian, p["kel_asian_factor"], 1.0)
         out["CLn"] = out["CLn"] * np.where(covariates.asian, p["CLn_asian_factor"], 1.0)
         logit = np.log(p["FRn"] / (1.0 - p["FRn"])) + eta_of["FRn"]
-        out["FRn"] = 1.0 / (1.0 + np.exp(-logit)) * np.where(covariates.japanese, p["FRn_japanese_factor"], 1.0)
+        # The Japanese factor acts on the linear scale (Table 3); capped at 1 so a device never
+        # delivers more than its content to the nose (uncapped, ~10% of Japanese subjects with
+        # IIV would exceed 1 and get a negative swallowed input).
+        japanese = np.where(covariates.japanese, p["FRn_japanese_factor"], 1.0)
+        out["FRn"] = np.minimum(1.0 / (1.0 + np.exp(-logit)) * japanese, 1.0)
         return out
 
     def system(self, params: ParameterSet, routes: frozenset[Route]) -> LinearSystem:
@@ -82,12 +88,21 @@ class PerezRuixoModel(PKModel):
         """Number of 28 mg devices in a nasal dose."""
         return round(dose_mg / self.device_mg)
 
-    def dose_events(self, dose: Dose, params: ParameterSet, covariates: Covariates, system: LinearSystem) -> list[InputEvent]:
+    def dose_events(
+        self, dose: Dose, params: ParameterSet, covariates: Covariates, system: LinearSystem
+    ) -> list[InputEvent]:
         amount = dose.amount_for(covariates.weight_kg)
         if dose.route is Route.IV:
             return [InputEvent(dose.time_h, dose.duration_h, system.index("central"), amount)]
         if dose.route is Route.ORAL:
-            return [InputEvent(dose.time_h, float(params["Dpo"][0]), system.index("gut_oral"), amount * params["Fgut"])]
+            return [
+                InputEvent(
+                    dose.time_h,
+                    float(params["Dpo"][0]),
+                    system.index("gut_oral"),
+                    amount * params["Fgut"],
+                )
+            ]
         events: list[InputEvent] = []
         per_device = amount / self.devices(float(amount[0]))
         for k in range(self.devices(float(amount[0]))):
@@ -107,7 +122,8 @@ class PerezRuixoModel(PKModel):
             if abs(devices - round(devices)) > 1e-9 or not low <= dose.amount_mg <= high:
                 raise InvalidInputError(
                     "dose_mg",
-                    f"{dose.amount_mg:g} mg is not a whole number of {self.device_mg:g} mg devices in the model's range",
+                    f"{dose.amount_mg:g} mg is not a whole number of {self.device_mg:g} mg devices "
+                    "in the model's range",
                     f"{', '.join(str(int(x)) for x in range(int(low), int(high) + 1, int(self.device_mg)))} mg",
                 )
 

@@ -1,0 +1,5 @@
+"""``python -m ketamine_therapy.cli``."""
+
+from .main import app
+
+app()

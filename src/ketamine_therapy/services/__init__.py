@@ -1,0 +1,1 @@
+"""Use cases that join the pharmacology core and the clinic (framework-free)."""

@@ -1,0 +1,106 @@
+"""Each model's parameters match its data file, and the data files match shared/reference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from ketamine_therapy.pharmacology import Covariates, Route, get_model, list_models
+from ketamine_therapy.pharmacology._data import list_files, load
+
+REFERENCE = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "pharmacology.yaml"
+
+
+def _all_entries(node: Any, path: str = "") -> list[tuple[str, dict[str, Any]]]:
+    found: list[tuple[str, dict[str, Any]]] = []
+    if isinstance(node, dict):
+        if "value" in node and "ref" in node:
+            found.append((path, node))
+        for key, value in node.items():
+            found += _all_entries(value, f"{path}.{key}" if path else str(key))
+    return found
+
+
+DATA_FILES = [f"models/{f}" for f in list_files("models")] + [
+    f"{folder}/{f}" for folder in ("metabolites", "iiv", "routes") for f in list_files(folder)
+] + ["drugs.yaml"]  # fmt: skip
+
+
+@pytest.mark.parametrize("data_file", DATA_FILES)
+def test_every_referenced_value_matches_the_shared_reference(data_file: str) -> None:
+    if not REFERENCE.exists():
+        pytest.skip(f"shared reference not found at {REFERENCE}")
+    reference = yaml.safe_load(REFERENCE.read_text())
+    entries = _all_entries(load(data_file))
+    for path, entry in entries:
+        node: Any = reference
+        for key in entry["ref"].split("."):
+            node = node[key]
+        published = node["value"]
+        assert node["status"] == "VERIFIED", f"{data_file}:{path} cites an unverified value"
+        if isinstance(published, (int, float)):
+            assert float(entry["value"]) == pytest.approx(float(published)), f"{data_file}:{path}"
+        else:  # e.g. '24 (IQR 17-27)', '0.084, 0.026, 0.023': our value must appear in the text
+            text = str(published)
+            number = entry["value"]
+            values = number if isinstance(number, list) else [number]
+            for v in np.ravel(values):
+                assert f"{float(v):g}"[:4].rstrip(".") in text or f"{float(v) * 100:g}" in text, f"{data_file}:{path}"
+
+
+def test_every_parameter_names_a_source() -> None:
+    for model in list_models():
+        for p in model.published.values():
+            assert p.source, f"{model.id}.{p.name}"
+            assert p.unit, f"{model.id}.{p.name}"
+
+
+def test_clements_individual_parameters_follow_from_the_micro_constants() -> None:
+    model = get_model("clements-1981")
+    p = {k: v.value for k, v in model.published.items()}
+    typical = model.typical_parameters(Covariates.typical(weight_kg=80.0))
+    v1 = p["V1"] * 80.0
+    assert typical["V1"][0] == pytest.approx(v1)
+    assert typical["CL"][0] == pytest.approx(p["k10"] * 60 * v1)
+    assert typical["Q"][0] / typical["V2"][0] == pytest.approx(p["k21"] * 60)
+
+
+def test_otto_allometry_scales_central_volume_and_clearance_only() -> None:
+    model = get_model("fanta-otto-2021")
+    light, heavy = (model.typical_parameters(Covariates.typical(weight_kg=w)) for w in (56.0, 70.0))
+    assert heavy["V1"][0] == pytest.approx(133.0)
+    assert heavy["CL"][0] == pytest.approx(95.2)
+    assert light["V1"][0] == pytest.approx(133.0 * 0.8)
+    assert light["CL"][0] == pytest.approx(95.2 * 0.8**0.75)
+    assert light["V2"][0] == heavy["V2"][0] == pytest.approx(187.0)
+
+
+def test_perez_ruixo_covariates() -> None:
+    model = get_model("perez-ruixo-2021")
+    base = model.typical_parameters(Covariates.typical(age_y=50))
+    old = model.typical_parameters(Covariates.typical(age_y=70))
+    asian = model.typical_parameters(Covariates.typical(asian=True))
+    japanese = model.typical_parameters(Covariates.typical(japanese=True))
+    assert base["Qh"][0] - old["Qh"][0] == pytest.approx(21.9)
+    assert asian["kel"][0] / base["kel"][0] == pytest.approx(0.36)
+    assert asian["CLn"][0] / base["CLn"][0] == pytest.approx(0.81)
+    assert japanese["FRn"][0] / base["FRn"][0] == pytest.approx(1.34)
+
+
+def test_random_effects_follow_the_published_omegas() -> None:
+    model = get_model("fanta-otto-2021")
+    eta = model.sample_eta(200_000, np.random.default_rng(0))
+    np.testing.assert_allclose(np.cov(eta.T), model.omega, atol=3e-3)
+
+
+@pytest.mark.parametrize("route", [Route.ORAL, Route.SUBLINGUAL, Route.RECTAL, Route.INTRANASAL, Route.IM])
+def test_route_pathways_conserve_the_dose(route: Route) -> None:
+    for pathway in get_model("clements-1981").absorption(route):
+        assert 0 < pathway.to_central <= 1
+        assert 0 <= pathway.to_metabolite <= 1 - pathway.to_central
+    total = sum(p.fraction_of_dose for p in get_model("clements-1981").absorption(route))
+    assert total == pytest.approx(1.0)
