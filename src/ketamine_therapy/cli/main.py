@@ -184,6 +184,7 @@ def demo(
             dose_mg_per_kg=0.5,
             duration_min=40,
             days=[1, 3, 5, 8, 10, 12],
+            hours=13 * 24,
             n=n,
             seed=1,
         )
