@@ -1,95 +1,117 @@
-"""Compiled propagation kernel: exact step-to-step transition of linear systems.
+"""Compiled propagation kernels, generated per model structure.
 
-Subjects are processed in blocks of ``BLOCK`` so the inner loops vectorise over subjects; blocks
-run in parallel. Only the structurally non-zero entries of each transition matrix are stored.
+A kernel is specialised to one sparsity pattern of ``exp(A dt)`` (which entries the flow graph can
+make non-zero) and to the observed compartments. Each subject's state lives in scalar locals
+(registers) and ``LANES`` subjects are interleaved so the floating-point units stay busy; subjects
+run in parallel. The generated source is written to a cache folder and imported, so numba can
+cache the compiled code on disk across processes.
 """
 
 from __future__ import annotations
 
-import numba
-import numpy as np
+import hashlib
+import importlib.util
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
 
-BLOCK = 8
+LANES = 2
+_VERSION = "2"
 
 
-@numba.njit(parallel=True, cache=True, fastmath={"contract", "reassoc", "nsz", "arcp"})
-def propagate(  # type: ignore[no-untyped-def]
-    transitions,  # (n_subjects, n_deltas, nnz) float64: exp(A dt) entries at (rows, cols)
-    infusion_terms,  # (n_subjects, n_patterns, n_cmt): integral of exp(A s) r ds over a step
-    bolus_terms,  # (n_subjects, n_boluses, n_cmt): state jump at a breakpoint
-    rows,  # (nnz,) int64
-    cols,  # (nnz,) int64
-    node_bolus,  # (n_nodes,) int64, -1 = none
-    node_out,  # (n_nodes,) int64, -1 = no output at this breakpoint
-    step_delta,  # (n_nodes - 1,) int64
-    step_pattern,  # (n_nodes - 1,) int64, -1 = no infusion running
-    obs_cmt,  # (n_analytes,) int64
-    obs_scale,  # (n_analytes, n_subjects): amount -> concentration factor
-    out,  # (n_analytes, n_subjects, n_times) float64, written
-    finite,  # (n_subjects,) bool, written
-):
-    n_subjects = transitions.shape[0]
-    n_deltas = transitions.shape[1]
-    nnz = rows.shape[0]
-    n_patterns = infusion_terms.shape[1]
-    n_cmt = infusion_terms.shape[2]
-    n_boluses = bolus_terms.shape[1]
-    n_nodes = node_bolus.shape[0]
-    n_analytes = obs_cmt.shape[0]
-    n_blocks = (n_subjects + BLOCK - 1) // BLOCK
-    for blk in numba.prange(n_blocks):
-        s0 = blk * BLOCK
-        m = min(BLOCK, n_subjects - s0)
-        eb = np.zeros((n_deltas, nnz, BLOCK))
-        wb = np.zeros((n_patterns, n_cmt, BLOCK))
-        bb = np.zeros((n_boluses, n_cmt, BLOCK))
-        sc = np.zeros((n_analytes, BLOCK))
-        for s in range(m):
-            for d in range(n_deltas):
-                for e in range(nnz):
-                    eb[d, e, s] = transitions[s0 + s, d, e]
-            for p in range(n_patterns):
-                for i in range(n_cmt):
-                    wb[p, i, s] = infusion_terms[s0 + s, p, i]
-            for q in range(n_boluses):
-                for i in range(n_cmt):
-                    bb[q, i, s] = bolus_terms[s0 + s, q, i]
-            for a in range(n_analytes):
-                sc[a, s] = obs_scale[a, s0 + s]
-        x = np.zeros((n_cmt, BLOCK))
-        xn = np.zeros((n_cmt, BLOCK))
-        for k in range(n_nodes):
-            q = node_bolus[k]
-            if q >= 0:
-                for i in range(n_cmt):
-                    for s in range(BLOCK):
-                        x[i, s] += bb[q, i, s]
-            o = node_out[k]
-            if o >= 0:
-                for a in range(n_analytes):
-                    c = obs_cmt[a]
-                    for s in range(m):
-                        out[a, s0 + s, o] = x[c, s] * sc[a, s]
-            if k < n_nodes - 1:
-                d = step_delta[k]
-                p = step_pattern[k]
-                if p >= 0:
-                    for i in range(n_cmt):
-                        for s in range(BLOCK):
-                            xn[i, s] = wb[p, i, s]
-                else:
-                    for i in range(n_cmt):
-                        for s in range(BLOCK):
-                            xn[i, s] = 0.0
-                for e in range(nnz):
-                    r = rows[e]
-                    c = cols[e]
-                    for s in range(BLOCK):
-                        xn[r, s] += eb[d, e, s] * x[c, s]
-                x, xn = xn, x
-        for s in range(m):
-            ok = True
-            for i in range(n_cmt):
-                if not np.isfinite(x[i, s]):
-                    ok = False
-            finite[s0 + s] = ok
+def _cache_dir() -> Path:
+    root = os.environ.get("KETAMINE_THERAPY_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "ketamine-therapy"
+    )
+    path = Path(root) / "kernels"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        path = Path(tempfile.gettempdir()) / "ketamine-therapy-kernels"
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _source(n: int, rows: tuple[int, ...], cols: tuple[int, ...], obs: tuple[int, ...]) -> str:
+    """Python source of a kernel for one structure; runs of identical steps keep exp(A dt) in registers."""
+    lanes = range(LANES)
+    nnz = len(rows)
+    terms = {i: [(e, j) for e, (r, j) in enumerate(zip(rows, cols, strict=True)) if r == i] for i in range(n)}
+    lines = [
+        '"""Generated by ketamine_therapy.pharmacology._kernel; do not edit."""',
+        "import numba",
+        "import numpy as np",
+        "",
+        "",
+        '@numba.njit(parallel=True, cache=True, fastmath={"contract", "reassoc", "nsz", "arcp"})',
+        "def propagate(transitions, infusion_terms, bolus_terms, node_bolus, node_out, run_start, run_delta,"
+        " run_pattern, obs_scale, out, finite):",
+        "    n_subjects = transitions.shape[0]",
+        "    n_runs = run_start.shape[0] - 1",
+        f"    for g in numba.prange((n_subjects + {LANES - 1}) // {LANES}):",
+    ]
+    for lane in lanes:
+        lines += [
+            f"        s{lane} = min(g * {LANES} + {lane}, n_subjects - 1)",
+            f"        t{lane} = transitions[s{lane}]",
+            f"        w{lane} = infusion_terms[s{lane}]",
+            f"        b{lane} = bolus_terms[s{lane}]",
+        ]
+        lines += [f"        c{a}_{lane} = obs_scale[{a}, s{lane}]" for a in range(len(obs))]
+        lines += [f"        x{i}_{lane} = 0.0" for i in range(n)]
+    write = [f"out[{a}, s{lane}, o] = x{c}_{lane} * c{a}_{lane}" for lane in lanes for a, c in enumerate(obs)]
+    lines += [
+        "        for r in range(n_runs + 1):",
+        "            k0 = run_start[r]",
+        "            q = node_bolus[k0]",
+        "            if q >= 0:",
+    ]
+    lines += [f"                x{i}_{lane} += b{lane}[q, {i}]" for lane in lanes for i in range(n)]
+    lines += ["            o = node_out[k0]", "            if o >= 0:"]
+    lines += ["                " + w for w in write]
+    lines += [
+        "            if r == n_runs:",
+        "                break",
+        "            k1 = run_start[r + 1]",
+        "            d = run_delta[r]",
+        "            p = run_pattern[r]",
+    ]
+    for lane in lanes:
+        lines += [f"            e{lane}_{e} = t{lane}[d, {e}]" for e in range(nnz)]
+        lines += [f"            u{lane}_{i} = w{lane}[p, {i}] if p >= 0 else 0.0" for i in range(n)]
+    lines.append("            for k in range(k0, k1):")
+    for lane in lanes:
+        for i in range(n):
+            parts = [f"u{lane}_{i}", *(f"e{lane}_{e} * x{j}_{lane}" for e, j in terms[i])]
+            lines.append(f"                y{i}_{lane} = " + " + ".join(parts))
+    lines += [f"                x{i}_{lane} = y{i}_{lane}" for lane in lanes for i in range(n)]
+    lines += ["                o = node_out[k + 1]", "                if o >= 0 and k + 1 < k1:"]
+    lines += ["                    " + w for w in write]
+    for lane in lanes:
+        finite = " and ".join(f"np.isfinite(x{i}_{lane})" for i in range(n))
+        lines.append(f"        finite[s{lane}] = {finite}")
+    return "\n".join(lines) + "\n"
+
+
+@cache
+def kernel(n: int, rows: tuple[int, ...], cols: tuple[int, ...], obs: tuple[int, ...]) -> Callable[..., Any]:
+    """The compiled kernel for this structure (generated, imported and cached once)."""
+    source = _source(n, rows, cols, obs)
+    digest = hashlib.sha256((_VERSION + source).encode()).hexdigest()[:16]
+    path = _cache_dir() / f"k_{digest}.py"
+    if not path.exists():
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(source)
+        tmp.replace(path)
+    name = f"ketamine_therapy_kernel_{digest}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # numba's disk cache re-imports the module by name
+    spec.loader.exec_module(module)
+    return module.propagate  # type: ignore[no-any-return]

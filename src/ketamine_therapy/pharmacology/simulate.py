@@ -22,6 +22,9 @@ from .population import Covariates
 from .regimen import Regimen
 from .solver import SubjectStatus, check_times, solve
 
+CHUNK_BYTES = 24 * 2**20
+"""Default output buffer of :func:`simulate_chunks` (fits a typical L3 cache)."""
+
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(done_subjects, total_subjects)`` after each chunk."""
 
@@ -147,30 +150,44 @@ def simulate_chunks(
     drug: str | None = None,
     iiv: bool = True,
     rng: np.random.Generator | int | None = None,
-    chunk_size: int = 2048,
+    chunk_size: int | None = None,
     extrapolate: bool = False,
     progress: ProgressCallback | None = None,
+    out: FloatArray | None = None,
 ) -> Iterator[SimulationResult]:
     """Simulate a large population in chunks, reusing one output buffer (bounded memory).
 
     Random effects are drawn for all subjects up front, so results do not depend on
-    ``chunk_size``. Each yielded result's arrays are views of the shared buffer: consume (or
-    copy) them before asking for the next chunk.
+    ``chunk_size``. The default chunk keeps the output buffer near ``CHUNK_BYTES`` so it stays in
+    cache. Each yielded result's arrays are views of one buffer (``out`` if given: a float64
+    C-contiguous array of at least ``n_analytes * chunk_size * n_times`` elements, reusable across
+    calls): consume or copy them before asking for the next chunk.
     """
-    if chunk_size < 1:
-        raise InvalidInputError("chunk_size", f"got {chunk_size}", ">= 1")
     chosen = resolve_model(model, drug)
     times = check_times(times_h)
+    n_analytes = len(chosen.analytes)
+    if chunk_size is None:
+        chunk_size = max(64, CHUNK_BYTES // (8 * n_analytes * times.size))
+    if chunk_size < 1:
+        raise InvalidInputError("chunk_size", f"got {chunk_size}", ">= 1")
     _prepare(regimen, chosen, covariates, extrapolate)
     generator, seed = _rng(rng)
     n = covariates.n
     eta = chosen.sample_eta(n, generator) if iiv else chosen.zero_eta(n)
-    buffer = np.empty((len(chosen.analytes), min(chunk_size, n), times.size))
+    needed = n_analytes * min(chunk_size, n) * times.size
+    if out is None:
+        flat = np.empty(needed)
+    elif out.dtype != np.float64 or not out.flags.c_contiguous or out.size < needed:
+        raise InvalidInputError("out", f"has {out.size} float64 elements", f"C-contiguous float64, >= {needed}")
+    else:
+        flat = out.reshape(-1)
     for start in range(0, n, chunk_size):
         stop = min(start + chunk_size, n)
         index = slice(start, stop)
         sub = covariates.subset(index)
-        conc, status, params = _run(regimen, times, chosen, sub, eta[index], buffer[:, : stop - start])
+        m = stop - start  # a contiguous prefix of the buffer, also for the last, shorter chunk
+        view = flat[: n_analytes * m * times.size].reshape(n_analytes, m, times.size)
+        conc, status, params = _run(regimen, times, chosen, sub, eta[index], view)
         yield SimulationResult(chosen.id, chosen.drug, times, conc, status, sub, params, regimen, seed, extrapolate)
         if progress is not None:
             progress(stop, n)

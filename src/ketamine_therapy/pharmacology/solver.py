@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import lru_cache
 
 import numpy as np
-from scipy.linalg import expm
 
-from ._kernel import propagate
+from ._expm import expm_batched
+from ._kernel import kernel
 from ._linear import InputEvent, LinearSystem
 from ._typing import BoolArray, FloatArray, IntArray
 from .exceptions import InvalidInputError
@@ -39,6 +40,9 @@ class _Program:
     step_delta: IntArray
     step_pattern: IntArray
     deltas_h: FloatArray
+    run_start: IntArray  # nodes where a run of identical steps starts; last entry = final node
+    run_delta: IntArray
+    run_pattern: IntArray
     patterns: list[tuple[int, tuple[int, ...]]]  # (delta index, running infusion event indices)
     bolus_groups: list[list[int]]  # event indices given at one breakpoint
 
@@ -60,9 +64,15 @@ def check_times(times_h: FloatArray) -> FloatArray:
 
 
 def _program(events: list[InputEvent], times_h: FloatArray) -> _Program:
-    out_ticks = _ticks(times_h)
-    starts = _ticks(np.array([e.time_h for e in events]))
-    ends = _ticks(np.array([e.time_h + e.duration_h for e in events]))
+    timing = tuple((e.time_h, e.duration_h) for e in events)
+    return _cached_program(timing, times_h.tobytes())
+
+
+@lru_cache(maxsize=32)
+def _cached_program(timing: tuple[tuple[float, float], ...], times_bytes: bytes) -> _Program:
+    out_ticks = _ticks(np.frombuffer(times_bytes, dtype=np.float64))
+    starts = _ticks(np.array([t for t, _ in timing]))
+    ends = _ticks(np.array([t + d for t, d in timing]))
     is_infusion = ends > starts
     points = np.unique(np.concatenate([out_ticks, starts, ends[is_infusion], [0]]))
     position = {int(t): i for i, t in enumerate(points)}
@@ -81,22 +91,44 @@ def _program(events: list[InputEvent], times_h: FloatArray) -> _Program:
         bolus_groups.append(members)
 
     step_ticks = np.diff(points)
-    unique_ticks, step_delta = np.unique(step_ticks, return_inverse=True)
-    patterns: dict[tuple[int, tuple[int, ...]], int] = {}
-    step_pattern = np.full(step_ticks.size, -1, dtype=np.int64)
+    # Step lengths one or two ticks apart (rounding of absolute times) share one transition.
+    unique_ticks = np.unique(step_ticks)
+    group = np.zeros(unique_ticks.size, dtype=np.int64)
+    first = 0
+    for i in range(1, unique_ticks.size):
+        if unique_ticks[i] - unique_ticks[first] > 2:
+            first = i
+        group[i] = group[i - 1] + (first == i)
+    representative = [float(unique_ticks[group == k].mean()) for k in range(int(group.max(initial=-1)) + 1)]
+    step_delta = group[np.searchsorted(unique_ticks, step_ticks)]
     infusions = np.flatnonzero(is_infusion)
-    for i in range(step_ticks.size):
-        running = tuple(int(k) for k in infusions if starts[k] <= points[i] and ends[k] >= points[i + 1])
-        if running:
-            key = (int(step_delta[i]), running)
-            step_pattern[i] = patterns.setdefault(key, len(patterns))
+    running = (starts[infusions][None, :] <= points[:-1, None]) & (ends[infusions][None, :] >= points[1:, None])
+    keys = np.concatenate([step_delta[:, None], running], axis=1)
+    step_pattern = np.full(step_ticks.size, -1, dtype=np.int64)
+    patterns: list[tuple[int, tuple[int, ...]]] = []
+    has_input = running.any(axis=1)
+    if has_input.any():
+        unique_keys, inverse = np.unique(keys[has_input], axis=0, return_inverse=True)
+        step_pattern[has_input] = inverse.ravel()
+        patterns = [(int(k[0]), tuple(int(infusions[j]) for j in np.flatnonzero(k[1:]))) for k in unique_keys]
+    # Runs: maximal stretches of steps with one step length and one infusion pattern and no bolus
+    # inside; a run starts at node 0, at every bolus and wherever the step changes.
+    n_steps = step_ticks.size
+    change = np.ones(n_steps, dtype=bool)
+    if n_steps > 1:
+        change[1:] = (step_delta[1:] != step_delta[:-1]) | (step_pattern[1:] != step_pattern[:-1])
+        change[1:] |= node_bolus[1:n_steps] >= 0
+    starts_at = np.flatnonzero(change)
     return _Program(
+        run_start=np.append(starts_at, points.size - 1).astype(np.int64),
+        run_delta=step_delta[starts_at].astype(np.int64),
+        run_pattern=step_pattern[starts_at].astype(np.int64),
         node_bolus=node_bolus,
         node_out=node_out,
         step_delta=step_delta.astype(np.int64),
         step_pattern=step_pattern,
-        deltas_h=unique_ticks.astype(np.float64) * TIME_RESOLUTION_H,
-        patterns=list(patterns),
+        deltas_h=np.asarray(representative, dtype=np.float64) * TIME_RESOLUTION_H,
+        patterns=patterns,
         bolus_groups=bolus_groups,
     )
 
@@ -144,43 +176,48 @@ def solve(
     program = _program(events, times)
     rows, cols = _reachability(rate)
 
+    # Van Loan: exp([[A, B], [0, 0]] dt) = [[exp(A dt), Phi(dt) B], [0, I]], with one column of B
+    # per compartment that receives a zero-order input.
+    inputs = sorted({events[k].compartment for _, running in program.patterns for k in running})
+    column = {c: n + i for i, c in enumerate(inputs)}
+    size = n + len(inputs)
     transitions = np.empty((n_subjects, program.deltas_h.size, rows.size))
-    integrals = np.empty((n_subjects, program.deltas_h.size, n, n))
-    augmented = np.zeros((n_subjects, 2 * n, 2 * n))
+    integrals = np.empty((n_subjects, program.deltas_h.size, n, len(inputs)))
+    augmented = np.zeros((n_subjects, size, size))
+    for c, j in column.items():
+        augmented[:, c, j] = 1.0
     for d, dt in enumerate(program.deltas_h):
-        augmented[:, :n, :n] = rate * dt
-        augmented[:, :n, n:] = np.eye(n) * dt
-        block = expm(augmented)
+        scaled = augmented * dt
+        scaled[:, :n, :n] = rate * dt
+        block = expm_batched(scaled)
         transitions[:, d, :] = block[:, rows, cols]
         integrals[:, d] = block[:, :n, n:]
 
     infusion_terms = np.zeros((n_subjects, max(1, len(program.patterns)), n))
     for p, (d, running) in enumerate(program.patterns):
-        rates = np.zeros((n_subjects, n))
         for k in running:
             event = events[k]
-            rates[:, event.compartment] += event.amount_mg / event.duration_h
-        infusion_terms[:, p] = np.einsum("sij,sj->si", integrals[:, d], rates)
+            rate_mg_h = event.amount_mg / event.duration_h
+            infusion_terms[:, p] += integrals[:, d, :, column[event.compartment] - n] * rate_mg_h[:, None]
 
     bolus_terms = np.zeros((n_subjects, max(1, len(program.bolus_groups)), n))
     for q, members in enumerate(program.bolus_groups):
         for k in members:
             bolus_terms[:, q, events[k].compartment] += events[k].amount_mg
 
-    obs_cmt = np.array([c for c, _ in system.observed.values()], dtype=np.int64)
+    obs_cmt = tuple(int(c) for c, _ in system.observed.values())
     obs_scale = np.array([1000.0 / np.where(valid, v, 1.0) for _, v in system.observed.values()])
     finite = np.empty(n_subjects, dtype=bool)
+    propagate = kernel(n, tuple(int(r) for r in rows), tuple(int(c) for c in cols), obs_cmt)
     propagate(
-        transitions,
+        np.ascontiguousarray(transitions),
         infusion_terms,
         bolus_terms,
-        rows,
-        cols,
         program.node_bolus,
         program.node_out,
-        program.step_delta,
-        program.step_pattern,
-        obs_cmt,
+        program.run_start,
+        program.run_delta,
+        program.run_pattern,
         obs_scale,
         out,
         finite,
