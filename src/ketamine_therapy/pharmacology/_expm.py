@@ -47,6 +47,10 @@ def expm_batched(matrices: FloatArray) -> FloatArray:
     flat = a.reshape(-1, shape[-2], shape[-1])
     norm = np.abs(flat).sum(axis=-2).max(axis=-1)
     degree = np.searchsorted([theta for theta, _ in _LOW_DEGREE], norm)  # 4 = scaled [13/13]
+    if degree.size and np.all(degree == degree[0]):  # the usual case: one degree for all, no copies
+        k = int(degree[0])
+        single = _low_degree(flat, _LOW_DEGREE[k][1]) if k < len(_LOW_DEGREE) else _scaled_pade13(flat, norm)
+        return single.reshape(shape)
     result = np.empty_like(flat)
     for k, (_, coefficients) in enumerate(_LOW_DEGREE):
         chosen = degree == k
