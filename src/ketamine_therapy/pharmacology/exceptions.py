@@ -25,11 +25,15 @@ class InvalidInputError(PharmacologyError, ValueError):
 
     def __init__(self, field: str, message: str, allowed: str | None = None) -> None:
         self.field = field
+        self.message = message
         self.allowed = allowed
         text = f"{field}: {message}"
         if allowed:
             text += f" (allowed: {allowed})"
         super().__init__(text)
+
+    def __reduce__(self) -> tuple[type[InvalidInputError], tuple[str, str, str | None]]:
+        return (InvalidInputError, (self.field, self.message, self.allowed))
 
 
 class UnknownNameError(InvalidInputError):

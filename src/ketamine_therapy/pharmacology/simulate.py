@@ -18,6 +18,7 @@ from .. import __version__
 from ._typing import FloatArray, IntArray
 from .exceptions import InvalidInputError
 from .models import PKModel, default_model, get_model
+from .pd import with_effect_sites
 from .population import Covariates
 from .regimen import Regimen
 from .solver import SubjectStatus, check_times, solve
@@ -106,10 +107,13 @@ def _run(
     covariates: Covariates,
     eta: FloatArray,
     out: FloatArray | None,
+    effect_sites: bool = False,
 ) -> tuple[dict[str, FloatArray], IntArray, dict[str, FloatArray]]:
     with np.errstate(all="ignore"):
         params = model.individual_parameters(covariates, eta)
     system = model.system(params, regimen.routes)
+    if effect_sites:
+        system = with_effect_sites(system)
     events = [e for dose in regimen.doses for e in model.dose_events(dose, params, covariates, system)]
     conc, status = solve(system, events, times, out)
     return {a: conc[i] for i, a in enumerate(system.observed)}, status, params
@@ -125,11 +129,13 @@ def simulate(
     iiv: bool = False,
     rng: np.random.Generator | int | None = None,
     extrapolate: bool = False,
+    effect_sites: bool = False,
 ) -> SimulationResult:
     """Simulate ``regimen`` on the grid ``times_h`` (hours after the first dose).
 
     Without ``covariates``, one typical 70 kg adult. With ``iiv=True`` each subject gets random
-    effects drawn from the model's omegas with ``rng`` (a Generator or a seed).
+    effects drawn from the model's omegas with ``rng`` (a Generator or a seed). With
+    ``effect_sites=True`` the result also holds ``<analyte>_effect`` (biophase, ng/mL).
     """
     chosen = resolve_model(model, drug)
     cov = covariates or Covariates.typical()
@@ -137,7 +143,7 @@ def simulate(
     _prepare(regimen, chosen, cov, extrapolate)
     generator, seed = _rng(rng)
     eta = chosen.sample_eta(cov.n, generator) if iiv else chosen.zero_eta(cov.n)
-    conc, status, params = _run(regimen, times, chosen, cov, eta, None)
+    conc, status, params = _run(regimen, times, chosen, cov, eta, None, effect_sites)
     return SimulationResult(chosen.id, chosen.drug, times, conc, status, cov, params, regimen, seed, extrapolate)
 
 
@@ -154,18 +160,20 @@ def simulate_chunks(
     extrapolate: bool = False,
     progress: ProgressCallback | None = None,
     out: FloatArray | None = None,
+    effect_sites: bool = False,
+    eta: FloatArray | None = None,
 ) -> Iterator[SimulationResult]:
     """Simulate a large population in chunks, reusing one output buffer (bounded memory).
 
-    Random effects are drawn for all subjects up front, so results do not depend on
-    ``chunk_size``. The default chunk keeps the output buffer near ``CHUNK_BYTES`` so it stays in
-    cache. Each yielded result's arrays are views of one buffer (``out`` if given: a float64
-    C-contiguous array of at least ``n_analytes * chunk_size * n_times`` elements, reusable across
-    calls): consume or copy them before asking for the next chunk.
+    Random effects are drawn for all subjects up front (or passed as ``eta``, ``(n, n_eta)``), so
+    results do not depend on ``chunk_size``. The default chunk keeps the output buffer near
+    ``CHUNK_BYTES`` so it stays in cache. Each yielded result's arrays are views of one buffer
+    (``out`` if given: float64, C-contiguous, at least ``n_analytes * chunk_size * n_times``
+    elements, reusable across calls): consume or copy them before asking for the next chunk.
     """
     chosen = resolve_model(model, drug)
     times = check_times(times_h)
-    n_analytes = len(chosen.analytes)
+    n_analytes = len(chosen.analytes) * (2 if effect_sites else 1)
     if chunk_size is None:
         chunk_size = max(64, CHUNK_BYTES // (8 * n_analytes * times.size))
     if chunk_size < 1:
@@ -173,7 +181,11 @@ def simulate_chunks(
     _prepare(regimen, chosen, covariates, extrapolate)
     generator, seed = _rng(rng)
     n = covariates.n
-    eta = chosen.sample_eta(n, generator) if iiv else chosen.zero_eta(n)
+    if eta is not None:
+        if eta.shape != (n, len(chosen.eta_names)):
+            raise InvalidInputError("eta", f"has shape {eta.shape}", f"({n}, {len(chosen.eta_names)})")
+    else:
+        eta = chosen.sample_eta(n, generator) if iiv else chosen.zero_eta(n)
     needed = n_analytes * min(chunk_size, n) * times.size
     if out is None:
         flat = np.empty(needed)
@@ -187,7 +199,7 @@ def simulate_chunks(
         sub = covariates.subset(index)
         m = stop - start  # a contiguous prefix of the buffer, also for the last, shorter chunk
         view = flat[: n_analytes * m * times.size].reshape(n_analytes, m, times.size)
-        conc, status, params = _run(regimen, times, chosen, sub, eta[index], view)
+        conc, status, params = _run(regimen, times, chosen, sub, eta[index], view, effect_sites)
         yield SimulationResult(chosen.id, chosen.drug, times, conc, status, sub, params, regimen, seed, extrapolate)
         if progress is not None:
             progress(stop, n)

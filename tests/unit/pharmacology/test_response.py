@@ -1,0 +1,119 @@
+"""Properties of the antidepressant-response model and its endpoints."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ketamine_therapy.pharmacology import InvalidInputError, get_model
+from ketamine_therapy.pharmacology.response import (
+    Arm,
+    ArmCourse,
+    change_from_baseline,
+    kaplan_meier_median,
+    remission_rate,
+    response_rate,
+    sample_population,
+    simulate_arm,
+    time_to_relapse_days,
+)
+
+TIMES = np.array([0.0, 2.0, 24.0, 72.0, 168.0, 336.0])
+
+
+@pytest.fixture(scope="module")
+def population():
+    rng = np.random.default_rng(5)
+    return sample_population(400, rng, models=[get_model("clements-1981"), get_model("perez-ruixo-2021")])
+
+
+def _iv(mg_per_kg: float, days: tuple[float, ...] = (1.0,)) -> Arm:
+    return Arm("iv", "racemic-ketamine", days=days, dose_mg_per_kg=mg_per_kg, duration_min=40)
+
+
+def test_madrs_stays_between_zero_and_baseline(population) -> None:
+    course = simulate_arm(_iv(0.5), population, TIMES)
+    assert np.all(course.madrs >= 0)
+    assert np.all(course.madrs <= course.baseline[:, None] + 1e-12)
+    np.testing.assert_allclose(course.madrs[:, 0], course.baseline)
+
+
+def test_more_drug_more_effect(population) -> None:
+    low, mid, high = (
+        change_from_baseline(simulate_arm(_iv(d), population, TIMES), 24.0).mean() for d in (0.1, 0.5, 1.0)
+    )
+    assert high < mid < low < 0
+
+
+def test_placebo_has_no_drug_effect_but_an_expectancy_effect(population) -> None:
+    placebo = simulate_arm(Arm("pbo", "placebo", days=(1.0,)), population, TIMES)
+    active = simulate_arm(_iv(0.5), population, TIMES)
+    assert change_from_baseline(placebo, 2.0).mean() < 0
+    assert np.all(placebo.madrs >= active.madrs - 1e-9)  # same patients: the drug only adds improvement
+
+
+def test_repeated_infusions_accumulate(population) -> None:
+    one = simulate_arm(_iv(0.5), population, np.array([0.0, 12 * 24.0]))
+    six = simulate_arm(_iv(0.5, (1, 3, 5, 8, 10, 12)), population, np.array([0.0, 12 * 24.0]))
+    assert response_rate(six, 12 * 24.0).mean() > response_rate(one, 12 * 24.0).mean()
+
+
+def test_background_antidepressant_only_where_switched_on(population) -> None:
+    days = (1.0, 4.0)
+    plain = simulate_arm(Arm("p", "placebo", days=days), population, np.array([0.0, 28 * 24.0]))
+    with_ad = simulate_arm(Arm("p", "placebo", days=days, background="new-oral-antidepressant"), population,
+                           np.array([0.0, 28 * 24.0]))  # fmt: skip
+    assert change_from_baseline(with_ad, 28 * 24.0).mean() < change_from_baseline(plain, 28 * 24.0).mean()
+
+
+def test_esketamine_arm_with_per_session_doses(population) -> None:
+    arm = Arm("esk", "esketamine", days=(1.0, 4.0), doses_mg=(56.0, 84.0))
+    assert [d.amount_mg for d in arm.regimen().doses] == [56.0, 84.0]
+    course = simulate_arm(arm, population, TIMES)
+    assert change_from_baseline(course, 24.0).mean() < 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"drug": "aspirin", "days": (1.0,)}, "drug"),
+        ({"drug": "placebo", "days": ()}, "days"),
+        ({"drug": "placebo", "days": (3.0, 1.0)}, "days"),
+        ({"drug": "placebo", "days": (1.0,), "background": "tea"}, "background"),
+        ({"drug": "racemic-ketamine", "days": (1.0,)}, "dose"),
+    ],
+)
+def test_bad_arms_name_their_field(kwargs, field) -> None:
+    with pytest.raises(InvalidInputError) as exc:
+        Arm("a", **kwargs)
+    assert exc.value.field == field
+
+
+def test_endpoints_on_a_hand_built_course() -> None:
+    times = np.array([0.0, 24.0, 48.0, 72.0])
+    madrs = np.array([[30, 10, 20, 20], [30, 14, 14, 16], [30, 29, 29, 29], [20, 9, 9, 9.0]])
+    course = ArmCourse(times, madrs, madrs[:, 0].copy())
+    assert response_rate(course, 24.0).tolist() == [1, 1, 0, 1]
+    assert remission_rate(course, 24.0, 10).tolist() == [1, 0, 0, 1]
+    assert change_from_baseline(course, 24.0).tolist() == [-20, -16, -1, -11]
+    days, event = time_to_relapse_days(course, 24.0)
+    assert days.tolist() == [1.0, 2.0, 2.0]  # patient 2 loses response on day 2; patient 4 is censored
+    assert event.tolist() == [1.0, 1.0, 0.0]
+
+
+def test_kaplan_meier_median() -> None:
+    assert kaplan_meier_median(np.array([1.0, 2, 3, 4, 5]), np.ones(5)) == 3.0
+    assert kaplan_meier_median(np.array([1.0, 2, 3]), np.zeros(3)) == float("inf")
+
+
+def test_qids_link_reproduces_carmody_anchor() -> None:
+    """Carmody 2006: QIDS-SR16 5 is comparable to MADRS 7.5 (IRT); the linear link gives 4.9."""
+    from ketamine_therapy.pharmacology.response import from_madrs
+
+    assert from_madrs(np.array([7.5]), "qids-sr16")[0] == pytest.approx(5.0, abs=0.25)
+    low, high = from_madrs(np.array([0.0, 60.0]), "qids-sr16")
+    assert 0.0 <= low < 2.0
+    assert high == 27.0
+    np.testing.assert_array_equal(from_madrs(np.array([10.0]), "madrs"), [10.0])
+    with pytest.raises(InvalidInputError, match="scale"):
+        from_madrs(np.array([10.0]), "phq-9")
