@@ -16,6 +16,8 @@ from rich.table import Table
 from ..pharmacology import PharmacologyError, Route, list_models, parse_route
 from ..pharmacology.exceptions import InvalidInputError
 from ..services.pk_report import DISCLAIMER, PKReport, Scenario, run_pk_report
+from .calibrate import calibrate
+from .trial import trial_app
 
 app = typer.Typer(
     help=f"ketamine-therapy: run a ketamine-therapy program, grounded in pharmacology. {DISCLAIMER}",
@@ -24,6 +26,8 @@ app = typer.Typer(
 )
 models_app = typer.Typer(help="Published PK models in the registry.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+app.add_typer(trial_app, name="trial")
+app.command()(calibrate)
 
 console = Console(width=None if Console().is_terminal else 120)
 errors = Console(stderr=True)

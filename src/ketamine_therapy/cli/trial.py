@@ -1,0 +1,75 @@
+"""``ketamine-therapy trial run SPEC``: in-silico trials from a YAML or JSON spec (docs/trials.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from ..pharmacology.trials import Estimate, TrialResult
+
+trial_app = typer.Typer(help="In-silico trials of regimens (spec format: docs/trials.md).", no_args_is_help=True)
+
+
+def _format(kind: str, value: Estimate) -> str:
+    """An estimate and its interval in the endpoint's unit."""
+
+    def one(x: float | None) -> str:
+        if x is None:
+            return "not reached" if kind == "time_to_relapse" else "-"
+        if kind in ("response", "remission"):
+            return f"{100 * x:.1f}%"
+        if kind.startswith("cost_"):
+            return f"${x:,.0f}"
+        return f"{x:.1f}" + (" d" if kind == "time_to_relapse" else "")
+
+    low, high = value.ci95
+    return f"{one(value.estimate)} [{one(low)}, {one(high)}]"
+
+
+def _table(result: TrialResult) -> Table:
+    table = Table(title=f"{result.name}: estimate [95% CI] (seed {result.seed})")
+    table.add_column("endpoint")
+    table.add_column("kind")
+    for arm in result.arms:
+        table.add_column(f"{arm.name}\n(n={arm.n:,})", justify="right")
+    for endpoint_id, kind in result.endpoint_kinds.items():
+        table.add_row(endpoint_id, kind, *(_format(kind, arm.endpoints[endpoint_id]) for arm in result.arms))
+    return table
+
+
+@trial_app.command("run")
+def run(
+    spec: Annotated[Path, typer.Argument(help="trial spec (.yaml or .json)", exists=True, dir_okay=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    plot: Annotated[Path | None, typer.Option(help="write a PNG of the mean course per arm")] = None,
+    workers: Annotated[int | None, typer.Option(help="run on a local Dask cluster of N worker processes")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="run on the Dask scheduler at this address")] = None,
+    chunk_size: Annotated[int | None, typer.Option(help="patients per chunk (default 1000)")] = None,
+) -> None:
+    """Simulate a trial: per-arm endpoints with 95% intervals, costs per responder/remitter, mean course."""
+    from ..pharmacology.trials import DEFAULT_CHUNK_SIZE, load_spec, run_trial
+    from ..services.pk_report import DISCLAIMER
+    from .main import _domain_errors, _progress, console
+
+    with _domain_errors():
+        trial = load_spec(spec)
+        with _progress(True) as progress:
+            size = DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size
+            result = run_trial(trial, workers, scheduler, progress, size)
+    if plot is not None:
+        from ..trial_charts import plot_trial
+
+        plot_trial(result, plot)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    console.print(_table(result))
+    console.print(f"[dim]response model {result.response_model_version}; spec {spec}[/]")
+    if plot is not None:
+        console.print(f"plot written to {plot}")
+    console.print(f"[dim]{DISCLAIMER}[/]")

@@ -1,0 +1,77 @@
+"""``ketamine-therapy trial run`` as a user runs it (a real subprocess)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+CLI = [sys.executable, "-m", "ketamine_therapy.cli", "trial", "run"]
+EXAMPLES = Path(__file__).parents[3] / "examples" / "trials"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_example_json_shape_and_plot(tmp_path: Path) -> None:
+    plot = tmp_path / "course.png"
+    result = run(
+        str(EXAMPLES / "murrough_2013_six_infusions.yaml"), "--json", "--plot", str(plot), "--chunk-size", "500"
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) == {"arms"}
+    arm = data["arms"]["ketamine"]
+    assert arm["n"] == 2000
+    assert set(arm["endpoints"]) == {"response_study_end", "relapse_median_days", "cost_per_responder_study_end"}
+    for value in arm["endpoints"].values():
+        low, high = value["ci95"]
+        assert isinstance(value["estimate"], float)
+        assert low <= value["estimate"] <= high
+    assert 0 <= arm["endpoints"]["response_study_end"]["estimate"] <= 1
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_readable_table(tmp_path: Path) -> None:
+    spec = yaml.safe_load((EXAMPLES / "han_2016_single_infusion.yaml").read_text())
+    spec["population"]["n"] = 200
+    path = tmp_path / "han.json"
+    path.write_text(json.dumps(spec))
+    result = run(str(path))
+    assert result.returncode == 0, result.stderr
+    assert "response_24h" in result.stdout
+    assert "%" in result.stdout
+    assert "not a medical device" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"arms": [{"name": "k", "drug": "aspirin", "days": [1]}]}, "arms[0].drug"),
+        ({"arms": [{"name": "k", "drug": "racemic-ketamine", "dose_mg_per_kg": -0.5, "days": [1]}]},
+         "arms[0].dose_mg_per_kg"),
+        ({"arms": [{"name": "k", "drug": "placebo", "days": [1], "colour": "blue"}]}, "arms[0].colour"),
+        ({"endpoints": [{"id": "x", "kind": "survival", "day": 1}]}, "endpoints[0].kind"),
+    ],
+)  # fmt: skip
+def test_bad_spec_exits_2_naming_the_field(tmp_path: Path, change: dict[str, object], field: str) -> None:
+    spec = {**yaml.safe_load((EXAMPLES / "iv_thrice_weekly.yaml").read_text()), **change}
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    result = run(str(path), "--json")
+    assert result.returncode == 2
+    assert f"{field}:" in result.stderr
+    assert result.stdout == ""
+
+
+def test_unreadable_spec_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("arms: [unclosed")
+    result = run(str(path))
+    assert result.returncode == 2
+    assert "spec:" in result.stderr

@@ -1,0 +1,264 @@
+"""In-silico trial specs, estimators, endpoint reduction and costs."""
+
+from __future__ import annotations
+
+import copy
+import math
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ketamine_therapy.pharmacology.exceptions import InvalidInputError
+from ketamine_therapy.pharmacology.regimen import Route
+from ketamine_therapy.pharmacology.response import Arm, ArmCourse
+from ketamine_therapy.pharmacology.trials import parse_spec, run_trial
+from ketamine_therapy.pharmacology.trials.costs import cost_per_success, cost_until, default_prices, session_prices
+from ketamine_therapy.pharmacology.trials.results import km_median, km_medians, mean, proportion, wilson_interval
+from ketamine_therapy.pharmacology.trials.runner import combine_chunks, course_days, plan_arm, summarise_course
+
+IV = {"name": "ketamine", "drug": "racemic-ketamine", "route": "iv", "dose_mg_per_kg": 0.5, "days": [1, 3, 5]}
+BASE: dict[str, Any] = {
+    "name": "unit",
+    "seed": 3,
+    "population": {"n": 120},
+    "arms": [IV, {"name": "placebo", "drug": "placebo", "days": [1, 3, 5]}],
+    "endpoints": [
+        {"id": "response_d1", "kind": "response", "day": 1},
+        {"id": "remission_d7", "kind": "remission", "day": 7},
+        {"id": "change_d7", "kind": "change", "day": 7},
+        {"id": "relapse", "kind": "time_to_relapse", "horizon_days": 30},
+        {"id": "cost_responder_d7", "kind": "cost_per_responder", "day": 7},
+    ],
+}
+
+
+def spec_with(path: str, value: Any) -> dict[str, Any]:
+    """``BASE`` with the value at a dotted path (``arms.0.drug``) replaced; ``...`` deletes it."""
+    data = copy.deepcopy(BASE)
+    *parents, last = path.split(".")
+    node: Any = data
+    for key in parents:
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    index: Any = int(last) if isinstance(node, list) else last
+    if value is ...:
+        del node[index]
+    else:
+        node[index] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        ("colour", "blue", "colour"),
+        ("arms.0.dose_mgkg", 0.5, "arms[0].dose_mgkg"),
+        ("arms.0.drug", "aspirin", "arms[0].drug"),
+        ("arms.0.dose_mg_per_kg", -0.5, "arms[0].dose_mg_per_kg"),
+        ("arms.0.dose_mg_per_kg", "half", "arms[0].dose_mg_per_kg"),
+        ("arms.0.dose_mg_per_kg", 2.0, "arms[0].dose_mg_per_kg"),
+        ("arms.0.days", ..., "arms[0].days"),
+        ("arms.0.days", [3, 1], "arms[0].days"),
+        ("arms.0.days", [0, 2], "arms[0].days[0]"),
+        ("arms.0.route", "topical", "arms[0].route"),
+        ("arms.0.duration_min", -1, "arms[0].duration_min"),
+        ("arms.0.doses_mg", [1, 2, 3], "arms[0].dose_mg"),
+        ("arms.0.model", "nonexistent", "arms[0].model"),
+        ("arms.0.background", "therapy", "arms[0].background"),
+        ("arms.1.name", "ketamine", "arms[1].name"),
+        ("arms.1.model", "clements-1981", "arms[1].model"),
+        ("endpoints.0.kind", "survival", "endpoints[0].kind"),
+        ("endpoints.0.day", ..., "endpoints[0].day"),
+        ("endpoints.0.day", -1, "endpoints[0].day"),
+        ("endpoints.0.scale", "hamd", "endpoints[0].scale"),
+        ("endpoints.0.threshold", 10, "endpoints[0].threshold"),
+        ("endpoints.1.id", "response_d1", "endpoints[1].id"),
+        ("endpoints.3.after", "first_dose", "endpoints[3].after"),
+        ("endpoints.3.horizon_days", 0.5, "endpoints[3].horizon_days"),
+        ("population.n", 0, "population.n"),
+        ("population.weight_kg", {"mean": 80}, "population.weight_kg.sd"),
+        ("population.age", {"mean": 10, "sd": 1}, "population.age.mean"),
+        ("prices", {"spa": 10}, "prices.spa"),
+        ("prices", {"iv": -5}, "prices.iv"),
+        ("seed", 1.5, "seed"),
+    ],
+)
+def test_spec_errors_name_their_field(path: str, value: Any, field: str) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        parse_spec(spec_with(path, value))
+    assert info.value.field == field
+    assert str(info.value).startswith(f"{field}: ")
+    assert info.value.allowed
+
+
+def test_spec_errors_from_the_pk_model_name_the_arm_field() -> None:
+    nasal = {"name": "esk", "drug": "esketamine", "doses_mg": [56, 70], "days": [1, 4]}
+    with pytest.raises(InvalidInputError) as info:
+        parse_spec(spec_with("arms.0", nasal))
+    assert info.value.field == "arms[0].doses_mg[1]"
+    assert "28" in str(info.value.allowed)
+    with pytest.raises(InvalidInputError) as info:
+        parse_spec(spec_with("arms.0", {**IV, "drug": "s-ketamine", "route": "intranasal"}))
+    assert info.value.field == "arms[0].route"
+
+
+def test_cost_endpoints_need_a_price_for_every_route() -> None:
+    oral = {"name": "oral", "drug": "racemic-ketamine", "route": "oral", "dose_mg": 25, "days": [1]}
+    with pytest.raises(InvalidInputError) as info:
+        parse_spec(spec_with("arms.0", oral))
+    assert info.value.field == "prices.oral"
+    assert parse_spec({**spec_with("arms.0", oral), "prices": {"oral": 40}}).prices["oral"] == 40
+    no_costs = spec_with("arms.0", oral)
+    no_costs["endpoints"] = no_costs["endpoints"][:4]
+    assert parse_spec(no_costs).prices["oral"] is None
+
+
+def test_spec_defaults() -> None:
+    spec = parse_spec(spec_with("arms.1", {"name": "esk", "drug": "esketamine", "dose_mg": 56, "days": [1, 4]}))
+    ketamine, esketamine = (a.arm for a in spec.arms)
+    assert ketamine.duration_min == 40.0
+    assert esketamine.route is Route.INTRANASAL
+    assert esketamine.duration_min == 0.0
+    remission, relapse = spec.endpoints[1], spec.endpoints[3]
+    assert remission.threshold == 10.0
+    assert (relapse.after, relapse.offset_days, relapse.horizon_days) == ("last_dose", 1.0, 30.0)
+    assert spec.population.baseline_madrs.mean == 33.0
+    assert spec.prices == default_prices()
+    relapse_at = parse_spec(spec_with("endpoints.3.after", 10)).endpoints[3]
+    assert (relapse_at.after, relapse_at.offset_days) == (10.0, 1.0)
+
+
+def test_wilson_and_normal_intervals() -> None:
+    low, high = wilson_interval(5, 10)
+    assert (low, high) == pytest.approx((0.2366, 0.7634), abs=1e-4)
+    assert wilson_interval(0, 10)[0] == 0.0
+    assert wilson_interval(0, 10)[1] == pytest.approx(0.2775, abs=1e-4)
+    rate = proportion(np.array([1.0, 0.0, 1.0, 1.0]))
+    assert rate.estimate == 0.75
+    assert rate.ci95[0] is not None
+    assert rate.ci95[0] < 0.75 < rate.ci95[1]  # type: ignore[operator]
+    m = mean(np.array([1.0, 2.0, 3.0, 4.0]))
+    half = 1.959963984540054 * np.std([1, 2, 3, 4], ddof=1) / 2
+    assert m.estimate == 2.5
+    assert m.ci95 == pytest.approx((2.5 - half, 2.5 + half))
+    assert m.to_dict() == {"estimate": 2.5, "ci95": list(m.ci95)}
+
+
+def test_km_median_bootstrap_is_seeded_and_brackets_the_median() -> None:
+    days = np.arange(1.0, 41.0)
+    event = np.ones(40)
+    first = km_median(days, event, np.random.default_rng(1))
+    assert first.estimate == 20.0
+    assert first.ci95[0] is not None
+    assert first.ci95[1] is not None
+    assert first.ci95[0] <= 20.0 <= first.ci95[1]
+    assert km_median(days, event, np.random.default_rng(1)) == first
+    never = km_median(days, np.zeros(40), np.random.default_rng(1))
+    assert never.estimate is None
+    assert never.to_dict() == {"estimate": None, "ci95": [None, None]}
+
+
+def test_km_medians_match_exact_arithmetic() -> None:
+    """Kaplan-Meier medians from counts equal a rational-arithmetic KM, exact 0.5 survival included."""
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        m = int(rng.integers(1, 40))
+        days = rng.integers(0, 12, m) / 4.0
+        event = (rng.random(m) < rng.random()).astype(np.float64)
+        survival, expected, at_risk = Fraction(1), math.inf, m
+        for t in np.unique(days):
+            relapsed = int(np.sum((days == t) & (event == 1)))
+            survival *= Fraction(at_risk - relapsed, at_risk)
+            if survival <= Fraction(1, 2):
+                expected = float(t)
+                break
+            at_risk -= int(np.sum(days == t))
+        times, cell = np.unique(days, return_inverse=True)
+        counts = np.bincount(cell + times.size * (event == 0), minlength=2 * times.size).astype(np.float64)
+        assert km_medians(times, counts[None, : times.size], counts[None, times.size :])[0] == expected
+
+
+def test_endpoints_on_a_hand_built_course() -> None:
+    """Three patients (baseline 30): a durable remitter, a responder who relapses 5 days after the last dose, and a
+    non-responder."""
+    spec = parse_spec(BASE)
+    arm = spec.arms[0].arm  # last dose on day 5 (t = 96 h)
+    days = course_days(spec)
+    plan = plan_arm(arm, spec.endpoints, days)
+    t = plan.times_h
+    madrs = np.vstack([
+        np.where(t > 0, 8.0, 30.0),
+        np.where((t > 0) & (t < 96 + 5 * 24), 14.0, 29.0),
+        np.full(t.size, 25.0),
+    ])  # fmt: skip
+    summary = summarise_course(plan, ArmCourse(t, madrs, np.full(3, 30.0)))
+    assert summary.values["response_d1"][0].tolist() == [1, 1, 0]
+    assert summary.values["remission_d7"][0].tolist() == [1, 0, 0]
+    assert summary.values["change_d7"][0].tolist() == [-22, -16, -5]
+    relapse_days, relapsed = summary.values["relapse"]
+    assert relapse_days.tolist() == [30.0, 5.0]  # the remitter is censored at the 30-day horizon
+    assert relapsed.tolist() == [0, 1]
+    prices = np.full(3, 450.0)
+    n, estimates, course = combine_chunks(plan, [summary, summary], days, prices, np.random.default_rng(0))
+    assert n == 6
+    assert estimates["response_d1"].estimate == pytest.approx(2 / 3)
+    assert estimates["change_d7"].estimate == pytest.approx((-22 - 16 - 5) / 3)
+    assert estimates["relapse"].estimate == 5.0  # KM: half the responders relapse at day 5 -> survival 0.5
+    assert estimates["cost_responder_d7"].estimate == pytest.approx(3 * 450 / (2 / 3))  # 3 sessions; 2 of 3 respond
+    assert course.mean[0] == pytest.approx(np.mean([30, 29, 25]))
+    assert course.sd[0] == pytest.approx(np.std([30, 29, 25, 30, 29, 25], ddof=1))
+
+
+def test_session_prices_and_cost_arithmetic() -> None:
+    prices = default_prices()
+    iv = Arm("iv", "racemic-ketamine", (1, 3), route=Route.IV, dose_mg_per_kg=0.5, duration_min=40)
+    spravato = Arm("esk", "esketamine", (1, 4, 8), doses_mg=(56.0, 84.0, 28.0))
+    placebo = Arm("pbo", "placebo", (1, 4))
+    iv_p, esk_p, pbo_p, own_p = session_prices([(iv, None), (spravato, None), (placebo, None), (placebo, 12.5)], prices)
+    assert iv_p.tolist() == [450.0, 450.0]
+    assert esk_p.tolist() == [590.0, 885.0, 295.0]  # $295 per 28 mg device
+    assert pbo_p.tolist() == [450.0, 450.0]  # imitates the first active arm
+    assert own_p.tolist() == [12.5, 12.5]
+    flat = session_prices([(spravato, None)], {**prices, "esketamine_session": 700.0})[0]
+    assert flat.tolist() == [700.0] * 3
+    with pytest.raises(InvalidInputError) as info:
+        session_prices([(placebo, None)], prices)
+    assert info.value.field == "arms[0].price_usd"
+    assert cost_until(esk_p, spravato.session_times_h(), 3 * 24.0) == 590.0 + 885.0
+    assert cost_until(esk_p, spravato.session_times_h(), 7 * 24.0) == 590.0 + 885.0 + 295.0
+    per_responder = cost_per_success(900.0, 25, 100)
+    low, high = wilson_interval(25, 100)
+    assert per_responder.estimate == pytest.approx(3600.0)
+    assert per_responder.ci95 == pytest.approx((900.0 / high, 900.0 / low))
+    assert cost_per_success(900.0, 0, 100).estimate is None
+
+
+def test_run_trial_shape_and_chunk_independence() -> None:
+    spec = parse_spec(BASE)
+    result = run_trial(spec, chunk_size=50).to_dict()
+    assert set(result) == {"arms"}
+    assert list(result["arms"]) == ["ketamine", "placebo"]
+    for arm in result["arms"].values():
+        assert arm["n"] == 120
+        assert set(arm["endpoints"]) == {e["id"] for e in BASE["endpoints"]}
+        for endpoint_id, value in arm["endpoints"].items():
+            assert set(value) == {"estimate", "ci95"}
+            low, high = value["ci95"]
+            if endpoint_id != "relapse":
+                assert low <= value["estimate"] <= high
+        assert 0 <= arm["endpoints"]["response_d1"]["estimate"] <= 1
+    assert result["arms"]["ketamine"]["session_prices_usd"] == [450.0] * 3
+    other = run_trial(spec, chunk_size=120).to_dict()
+    for name, arm in result["arms"].items():
+        assert arm["endpoints"] == other["arms"][name]["endpoints"]
+        assert arm["mean_course"]["mean"] == pytest.approx(other["arms"][name]["mean_course"]["mean"], rel=1e-12)
+
+
+def test_run_trial_rejects_bad_options() -> None:
+    spec = parse_spec(BASE)
+    for kwargs, field in (({"chunk_size": 0}, "chunk_size"), ({"workers": 0}, "workers"),
+                          ({"workers": 2, "scheduler": "tcp://x:1"}, "workers")):  # fmt: skip
+        with pytest.raises(InvalidInputError) as info:
+            run_trial(spec, **kwargs)  # type: ignore[arg-type]
+        assert info.value.field == field
