@@ -262,3 +262,23 @@ def test_run_trial_rejects_bad_options() -> None:
         with pytest.raises(InvalidInputError) as info:
             run_trial(spec, **kwargs)  # type: ignore[arg-type]
         assert info.value.field == field
+
+
+def test_qids_sr16_endpoints_use_the_carmody_link_and_its_remission_threshold() -> None:
+    """QIDS-SR16 endpoints read the MADRS course through the Carmody 2006 link; remission default <= 5 (STAR*D)."""
+    data = copy.deepcopy(BASE)
+    data["population"] = {"n": 300}
+    data["endpoints"] = [
+        {"id": "resp_madrs", "kind": "response", "scale": "madrs", "day": 1},
+        {"id": "resp_qids", "kind": "response", "scale": "qids-sr16", "day": 1},
+        {"id": "remit_qids", "kind": "remission", "scale": "qids-sr16", "day": 7},
+    ]
+    spec = parse_spec(data)
+    assert {e.id: e.threshold for e in spec.endpoints}["remit_qids"] == 5.0
+    endpoints = run_trial(spec).to_dict()["arms"][spec.arms[0].name]["endpoints"]
+    assert 0 < endpoints["resp_qids"]["estimate"] <= endpoints["resp_madrs"]["estimate"]
+    with pytest.raises(InvalidInputError) as info:
+        parse_spec(spec_with("endpoints.0", {"id": "r", "kind": "remission", "scale": "qids-sr16", "threshold": 40,
+                                             "day": 7}))  # fmt: skip
+    assert info.value.field == "endpoints[0].threshold"
+    assert info.value.allowed == "0-27"

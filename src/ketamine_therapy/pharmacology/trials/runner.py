@@ -25,6 +25,7 @@ from ..response import (
     ResponseParameters,
     VirtualPopulation,
     change_from_baseline,
+    from_madrs,
     load_parameters,
     remission_rate,
     response_rate,
@@ -54,6 +55,7 @@ class Target:
     threshold: float | None = None
     relapse_index: IntArray | None = None  # course columns from the assessment to the horizon
     clock_h: float = 0.0  # relapse days are counted from this time (the last dose or the ``after`` day)
+    scale: str = "madrs"
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ def plan_arm(arm: Arm, endpoints: Sequence[EndpointSpec], days: FloatArray) -> A
         index = None
         if endpoint.kind == "time_to_relapse":
             index = np.flatnonzero((times >= round(start, _DECIMALS)) & (times <= round(end, _DECIMALS)))
-        targets.append(Target(endpoint.id, endpoint.kind, start, endpoint.threshold, index, clock))
+        targets.append(Target(endpoint.id, endpoint.kind, start, endpoint.threshold, index, clock, endpoint.scale))
     course_index = np.searchsorted(times, np.round(days * 24.0, _DECIMALS))
     return ArmPlan(arm, times, course_index, tuple(targets))
 
@@ -119,10 +121,15 @@ def summarise_chunk(plan: ArmPlan, population: VirtualPopulation, params: Respon
     return summarise_course(plan, simulate_arm(plan.arm, population, plan.times_h, params))
 
 
-def summarise_course(plan: ArmPlan, course: ArmCourse) -> ChunkSummary:
-    """Per-patient endpoint values and course sums of MADRS courses evaluated at ``plan.times_h``."""
+def summarise_course(plan: ArmPlan, madrs_course: ArmCourse) -> ChunkSummary:
+    """Per-patient endpoint values (on each endpoint's scale) and course sums of MADRS at ``plan.times_h``."""
     values: dict[str, tuple[FloatArray, ...]] = {}
+    on_scale = {"madrs": madrs_course}
     for t in plan.targets:
+        if t.scale not in on_scale:
+            converted = (from_madrs(madrs_course.madrs, t.scale), from_madrs(madrs_course.baseline, t.scale))
+            on_scale[t.scale] = ArmCourse(madrs_course.times_h, *converted)
+        course = on_scale[t.scale]
         if t.kind in ("response", "cost_per_responder"):
             values[t.id] = (response_rate(course, t.time_h),)
         elif t.kind in ("remission", "cost_per_remitter"):
@@ -135,8 +142,8 @@ def summarise_course(plan: ArmPlan, course: ArmCourse) -> ChunkSummary:
             window = ArmCourse(course.times_h[t.relapse_index], course.madrs[:, t.relapse_index], course.baseline)
             days, event = time_to_relapse_days(window, t.time_h)
             values[t.id] = (days + (t.time_h - t.clock_h) / 24.0, event)
-    madrs = course.madrs[:, plan.course_index]
-    return ChunkSummary(course.baseline.size, values, madrs.sum(axis=0), (madrs * madrs).sum(axis=0))
+    madrs = madrs_course.madrs[:, plan.course_index]
+    return ChunkSummary(madrs_course.baseline.size, values, madrs.sum(axis=0), (madrs * madrs).sum(axis=0))
 
 
 Task = tuple[ArmPlan, VirtualPopulation, ResponseParameters]

@@ -25,14 +25,17 @@ from ..models import PKModel
 from ..regimen import Route
 from ..response import Arm
 from ..response.arms import ACTIVE_DRUGS, BACKGROUNDS, PLACEBO_DRUGS
+from ..response.scales import SCALES as RESPONSE_SCALES
 from .costs import PRICE_KEYS, default_prices, session_prices
 
 DRUGS = ACTIVE_DRUGS + PLACEBO_DRUGS
-SCALES = ("madrs",)
+SCALES = RESPONSE_SCALES  # madrs, qids-sr16 (Carmody 2006 link)
+SCALE_RANGE = {"madrs": (0.0, 60.0), "qids-sr16": (0.0, 27.0)}
+# Remission: MADRS <= 10 (Hawley 2002); QIDS-SR16 <= 5 (STAR*D) - clinical.md
+REMISSION_THRESHOLD = {"madrs": 10.0, "qids-sr16": 5.0}
 RATE_KINDS = ("response", "remission")
 COST_KINDS = ("cost_per_responder", "cost_per_remitter")
 ENDPOINT_KINDS = (*RATE_KINDS, "change", "time_to_relapse", *COST_KINDS)
-DEFAULT_REMISSION_THRESHOLD = 10.0  # MADRS <= 10 (clinical.md: remission MADRS <= 10 or <= 12)
 DEFAULT_HORIZON_DAYS = 180.0
 DEFAULT_OFFSET_DAYS = 1.0  # response assessed 24 h after the last dose (Murrough 2013 "study end")
 DEFAULT_IV_DURATION_MIN = 40.0  # 0.5 mg/kg over 40 min (clinical.md, Andrade 2017)
@@ -323,8 +326,8 @@ def _endpoint(value: Any, path: str) -> EndpointSpec:
             raise InvalidInputError(_join(path, "day"), "required", f"> 0 and <= {MAX_DAY:g} (day d = d * 24 h)")
         day = _number(data["day"], _join(path, "day"), 0.0, MAX_DAY, positive=True)
     if takes["threshold"]:
-        threshold = _number(data.get("threshold", DEFAULT_REMISSION_THRESHOLD), _join(path, "threshold"),
-                            *BASELINE_MADRS_LIMITS)  # fmt: skip
+        threshold = _number(data.get("threshold", REMISSION_THRESHOLD[scale]), _join(path, "threshold"),
+                            *SCALE_RANGE[scale])  # fmt: skip
     if takes["after"]:
         raw = data.get("after", "last_dose")
         if raw == "last_dose":
