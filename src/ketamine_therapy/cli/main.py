@@ -17,6 +17,7 @@ from ..pharmacology import PharmacologyError, Route, list_models, parse_route
 from ..pharmacology.exceptions import InvalidInputError
 from ..services.pk_report import DISCLAIMER, PKReport, Scenario, run_pk_report
 from .calibrate import calibrate
+from .db import db_app
 from .trial import trial_app
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 models_app = typer.Typer(help="Published PK models in the registry.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+app.add_typer(db_app, name="db")
 app.add_typer(trial_app, name="trial")
 app.command()(calibrate)
 

@@ -1,0 +1,48 @@
+"""Ports the use cases depend on; storage/ implements them (tests can use fakes)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Protocol, Self
+
+from ..clinic.patients import Patient
+from ..clinic.records import RecordedScale
+
+
+class NotFoundError(LookupError):
+    """No record with that id."""
+
+
+class ConflictError(RuntimeError):
+    """Someone else changed the record since it was read (optimistic locking)."""
+
+
+class PatientRepository(Protocol):
+    """Patients by id."""
+
+    def add(self, patient: Patient) -> None: ...
+    def get(self, patient_id: uuid.UUID) -> tuple[Patient, int]: ...
+    def update(self, patient: Patient, expected_version: int) -> int: ...
+    def list(self, limit: int = 100, offset: int = 0) -> Sequence[Patient]: ...
+
+
+class ScaleRepository(Protocol):
+    """Recorded scales by patient."""
+
+    def add(self, record: RecordedScale) -> None: ...
+    def for_patient(self, patient_id: uuid.UUID) -> Sequence[RecordedScale]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: ``with uow: ...; uow.commit()``; leaving without commit rolls back."""
+
+    patients: PatientRepository
+    scales: ScaleRepository
+
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+    def commit(self) -> None: ...

@@ -1,0 +1,1 @@
+"""Persistence adapter: the only package that imports SQLAlchemy and Alembic."""

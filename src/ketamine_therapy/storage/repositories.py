@@ -1,0 +1,140 @@
+"""SQLAlchemy repositories and unit of work implementing services.ports."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..clinic.patients import Patient, WeightRecord
+from ..clinic.records import RecordedScale
+from ..clinic.scales import ScaleResult
+from ..services.ports import ConflictError, NotFoundError
+from .tables import PatientRow, ScaleResultRow, WeightRow
+
+
+def _patient(row: PatientRow, weights: Sequence[WeightRow]) -> Patient:
+    return Patient(
+        given_name=row.given_name,
+        family_name=row.family_name,
+        date_of_birth=row.date_of_birth,
+        sex=row.sex,
+        email=row.email,
+        phone=row.phone,
+        weights=tuple(WeightRecord(w.measured_on, w.weight_kg) for w in sorted(weights, key=lambda w: w.measured_on)),
+        id=row.id,
+    )
+
+
+class SqlPatientRepository:
+    """Patients in the ``patients`` and ``weights`` tables."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, patient: Patient) -> None:
+        now = datetime.now(UTC)
+        self.session.add(
+            PatientRow(id=patient.id, given_name=patient.given_name, family_name=patient.family_name,
+                       date_of_birth=patient.date_of_birth, sex=patient.sex, email=patient.email,
+                       phone=patient.phone, created_at=now, updated_at=now)
+        )  # fmt: skip
+        self.session.flush()
+        for w in patient.weights:
+            self.session.add(WeightRow(patient_id=patient.id, measured_on=w.measured_on, weight_kg=w.weight_kg))
+        self.session.flush()
+
+    def _row(self, patient_id: uuid.UUID) -> PatientRow:
+        row = self.session.get(PatientRow, patient_id)
+        if row is None:
+            raise NotFoundError(f"patient {patient_id}")
+        return row
+
+    def _weights(self, patient_id: uuid.UUID) -> Sequence[WeightRow]:
+        return self.session.scalars(select(WeightRow).where(WeightRow.patient_id == patient_id)).all()
+
+    def get(self, patient_id: uuid.UUID) -> tuple[Patient, int]:
+        row = self._row(patient_id)
+        return _patient(row, self._weights(patient_id)), row.version
+
+    def update(self, patient: Patient, expected_version: int) -> int:
+        row = self._row(patient.id)
+        if row.version != expected_version:
+            raise ConflictError(f"patient {patient.id} is at version {row.version}, not {expected_version}")
+        for name in ("given_name", "family_name", "date_of_birth", "sex", "email", "phone"):
+            setattr(row, name, getattr(patient, name))
+        row.updated_at = datetime.now(UTC)
+        known = {(w.measured_on, w.weight_kg) for w in self._weights(patient.id)}
+        for w in patient.weights:
+            if (w.measured_on, w.weight_kg) not in known:
+                self.session.add(WeightRow(patient_id=patient.id, measured_on=w.measured_on, weight_kg=w.weight_kg))
+        try:
+            self.session.flush()
+        except StaleDataError as exc:  # a concurrent writer committed in between
+            raise ConflictError(f"patient {patient.id} was changed by someone else") from exc
+        return row.version
+
+    def list(self, limit: int = 100, offset: int = 0) -> Sequence[Patient]:
+        rows = self.session.scalars(
+            select(PatientRow).order_by(PatientRow.family_name, PatientRow.given_name).limit(limit).offset(offset)
+        ).all()
+        return [_patient(r, self._weights(r.id)) for r in rows]
+
+
+class SqlScaleRepository:
+    """Recorded scales in ``scale_results`` (item-level answers as JSON)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, record: RecordedScale) -> None:
+        r = record.result
+        self.session.add(
+            ScaleResultRow(id=record.id, patient_id=record.patient_id, scale_id=r.scale_id, taken_on=record.taken_on,
+                           answers=list(r.answers), total=r.total, band=r.band, flags=sorted(r.flags),
+                           recorded_at=record.recorded_at, recorded_by=record.recorded_by)
+        )  # fmt: skip
+        self.session.flush()
+
+    def for_patient(self, patient_id: uuid.UUID) -> Sequence[RecordedScale]:
+        from ..clinic.scales import score
+
+        rows = self.session.scalars(
+            select(ScaleResultRow).where(ScaleResultRow.patient_id == patient_id).order_by(ScaleResultRow.taken_on)
+        ).all()
+        out = []
+        for row in rows:
+            result: ScaleResult = score(row.scale_id, row.answers)  # re-derived from the stored items
+            out.append(RecordedScale(row.patient_id, row.taken_on, result, row.recorded_at, row.recorded_by, row.id))
+        return out
+
+
+class SqlUnitOfWork:
+    """One database transaction per ``with`` block; without ``commit()`` everything rolls back."""
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self.session_factory = session_factory
+
+    def __enter__(self) -> Self:
+        self.session = self.session_factory()
+        self.patients = SqlPatientRepository(self.session)
+        self.scales = SqlScaleRepository(self.session)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.session.rollback()
+        self.session.close()
+
+    def commit(self) -> None:
+        try:
+            self.session.commit()
+        except StaleDataError as exc:
+            raise ConflictError(str(exc)) from exc
