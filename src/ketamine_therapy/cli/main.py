@@ -178,12 +178,19 @@ def simulate(
         _emit(report, as_json, plot)
 
 
-@app.command()
+demo_app = typer.Typer(help="Demos: the IV series simulation (default) and a seeded demo clinic.")
+app.add_typer(demo_app, name="demo")
+
+
+@demo_app.callback(invoke_without_command=True)
 def demo(
+    ctx: typer.Context,
     plot: Annotated[Path, typer.Option(help="where to write the plot")] = Path("demo-iv-series.png"),
     n: Annotated[int, typer.Option("--n", help="population size")] = 1000,
 ) -> None:
     """Demo: the IV acute series (0.5 mg/kg over 40 min on days 1, 3, 5, 8, 10, 12) for a population."""
+    if ctx.invoked_subcommand is not None:
+        return
     with _domain_errors():
         scenario = Scenario(
             route=Route.IV,
@@ -196,6 +203,29 @@ def demo(
         )
         report = run_pk_report(scenario)
         _emit(report, False, plot)
+
+
+@demo_app.command("seed")
+def demo_seed(
+    url: Annotated[str | None, typer.Option("--url", help="database URL (default: settings / environment)")] = None,
+    patients: Annotated[int, typer.Option(help="number of synthetic patients")] = 30,
+    seed: Annotated[int, typer.Option(help="random seed")] = 7,
+) -> None:
+    """Create (migrate) the database and seed a synthetic clinic: patients on IV and Spravato courses."""
+    from ..config import Settings
+    from ..services.demo_clinic import seed_demo_clinic
+    from ..storage.db import make_engine, make_session_factory
+    from ..storage.migrate import upgrade
+    from ..storage.repositories import SqlUnitOfWork
+
+    engine = make_engine(url or Settings().database_url)
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    summary = seed_demo_clinic(lambda: SqlUnitOfWork(factory), n_patients=patients, seed=seed)
+    console.print(
+        f"seeded {summary.patients} synthetic patients ({summary.by_course}) with {summary.scales} MADRS ratings "
+        f"into {engine.url.render_as_string()}"
+    )
 
 
 @models_app.command("list")

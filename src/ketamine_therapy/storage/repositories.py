@@ -15,7 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..clinic.patients import Patient, WeightRecord
 from ..clinic.records import RecordedScale
 from ..clinic.scales import ScaleResult
-from ..services.ports import ConflictError, NotFoundError
+from ..services.ports import ConflictError, NotFoundError, PatientRepository, ScaleRepository
 from .tables import PatientRow, ScaleResultRow, WeightRow
 
 
@@ -117,6 +117,9 @@ class SqlScaleRepository:
 
 class SqlUnitOfWork:
     """One database transaction per ``with`` block; without ``commit()`` everything rolls back."""
+
+    patients: PatientRepository
+    scales: ScaleRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self.session_factory = session_factory
