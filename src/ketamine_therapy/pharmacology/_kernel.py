@@ -19,6 +19,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import numba
+import numpy as np
+
 LANES = 2
 _VERSION = "2"
 
@@ -115,3 +118,62 @@ def kernel(n: int, rows: tuple[int, ...], cols: tuple[int, ...], obs: tuple[int,
     sys.modules[name] = module  # numba's disk cache re-imports the module by name
     spec.loader.exec_module(module)
     return module.propagate  # type: ignore[no-any-return]
+
+
+@numba.njit(parallel=True, cache=True, fastmath={"contract", "reassoc", "nsz", "arcp"})
+def propagate_generic(  # type: ignore[no-untyped-def]
+    transitions,  # (n_subjects, n_deltas, nnz): exp(A dt) entries at (rows, cols)
+    infusion_terms,  # (n_subjects, n_patterns, n_cmt)
+    bolus_terms,  # (n_subjects, n_boluses, n_cmt)
+    rows,  # (nnz,) int64
+    cols,  # (nnz,) int64
+    obs_cmt,  # (n_analytes,) int64
+    node_bolus,
+    node_out,
+    run_start,
+    run_delta,
+    run_pattern,
+    obs_scale,  # (n_analytes, n_subjects)
+    out,  # (n_analytes, n_subjects, n_times), written
+    finite,  # (n_subjects,), written
+):
+    """The same propagation for any structure, compiled once (used for small batches)."""
+    n_subjects = transitions.shape[0]
+    nnz = rows.shape[0]
+    n_cmt = infusion_terms.shape[2]
+    n_analytes = obs_cmt.shape[0]
+    n_runs = run_start.shape[0] - 1
+    for s in numba.prange(n_subjects):
+        x = np.zeros(n_cmt)
+        y = np.zeros(n_cmt)
+        for r in range(n_runs + 1):
+            k0 = run_start[r]
+            q = node_bolus[k0]
+            if q >= 0:
+                for i in range(n_cmt):
+                    x[i] += bolus_terms[s, q, i]
+            o = node_out[k0]
+            if o >= 0:
+                for a in range(n_analytes):
+                    out[a, s, o] = x[obs_cmt[a]] * obs_scale[a, s]
+            if r == n_runs:
+                break
+            k1 = run_start[r + 1]
+            d = run_delta[r]
+            p = run_pattern[r]
+            for k in range(k0, k1):
+                for i in range(n_cmt):
+                    y[i] = infusion_terms[s, p, i] if p >= 0 else 0.0
+                for e in range(nnz):
+                    y[rows[e]] += transitions[s, d, e] * x[cols[e]]
+                for i in range(n_cmt):
+                    x[i] = y[i]
+                o = node_out[k + 1]
+                if o >= 0 and k + 1 < k1:
+                    for a in range(n_analytes):
+                        out[a, s, o] = x[obs_cmt[a]] * obs_scale[a, s]
+        ok = True
+        for i in range(n_cmt):
+            if not np.isfinite(x[i]):
+                ok = False
+        finite[s] = ok

@@ -16,10 +16,14 @@ from functools import lru_cache
 import numpy as np
 
 from ._expm import expm_batched
-from ._kernel import kernel
+from ._kernel import kernel, propagate_generic
 from ._linear import InputEvent, LinearSystem
 from ._typing import BoolArray, FloatArray, IntArray
 from .exceptions import InvalidInputError
+
+GENERATED_KERNEL_MIN_WORK = 1_000_000
+"""Calls with at least this many subject-steps get a kernel generated and compiled for their structure (a few
+seconds, once per structure and machine); smaller ones use one generic kernel compiled once."""
 
 TIME_RESOLUTION_H = 1e-10
 """Times closer than this are the same breakpoint."""
@@ -155,14 +159,18 @@ def solve(
     events: list[InputEvent],
     times_h: FloatArray,
     out: FloatArray | None = None,
+    kernel_choice: str = "auto",
 ) -> tuple[FloatArray, IntArray]:
     """Concentrations (ng/mL) of every observed analyte at ``times_h``.
 
     Returns ``(conc, status)``: ``conc`` has shape ``(n_analytes, n_subjects, n_times)`` in the
     order of ``system.observed``; ``status`` holds a :class:`SubjectStatus` per subject. Pass
-    ``out`` (same shape, float64) to reuse a buffer.
+    ``out`` (same shape, float64) to reuse a buffer. ``kernel_choice``: ``auto`` (a generated kernel from
+    ``GENERATED_KERNEL_MIN_WORK`` subject-steps on), ``generated`` or ``generic``.
     """
     times = check_times(times_h)
+    if kernel_choice not in ("auto", "generated", "generic"):
+        raise InvalidInputError("kernel_choice", f"got {kernel_choice!r}", "auto, generated, generic")
     n_subjects = system.n_subjects
     n = len(system.compartments)
     shape = (len(system.observed), n_subjects, times.size)
@@ -208,20 +216,15 @@ def solve(
     obs_cmt = tuple(int(c) for c, _ in system.observed.values())
     obs_scale = np.array([1000.0 / np.where(valid, v, 1.0) for _, v in system.observed.values()])
     finite = np.empty(n_subjects, dtype=bool)
-    propagate = kernel(n, tuple(int(r) for r in rows), tuple(int(c) for c in cols), obs_cmt)
-    propagate(
-        np.ascontiguousarray(transitions),
-        infusion_terms,
-        bolus_terms,
-        program.node_bolus,
-        program.node_out,
-        program.run_start,
-        program.run_delta,
-        program.run_pattern,
-        obs_scale,
-        out,
-        finite,
-    )
+    transitions = np.ascontiguousarray(transitions)
+    program_arrays = (program.node_bolus, program.node_out, program.run_start, program.run_delta, program.run_pattern)
+    work = n_subjects * program.node_out.size
+    if kernel_choice == "generated" or (kernel_choice == "auto" and work >= GENERATED_KERNEL_MIN_WORK):
+        propagate = kernel(n, tuple(int(r) for r in rows), tuple(int(c) for c in cols), obs_cmt)
+        propagate(transitions, infusion_terms, bolus_terms, *program_arrays, obs_scale, out, finite)
+    else:
+        propagate_generic(transitions, infusion_terms, bolus_terms, rows, cols, np.array(obs_cmt, dtype=np.int64),
+                          *program_arrays, obs_scale, out, finite)  # fmt: skip
     status = np.full(n_subjects, SubjectStatus.OK, dtype=np.int64)
     status[~finite] = SubjectStatus.NON_FINITE_RESULT
     status[~valid] = SubjectStatus.INVALID_PARAMETERS

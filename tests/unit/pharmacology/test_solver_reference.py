@@ -52,8 +52,9 @@ def _rel_err(actual: np.ndarray, expected: np.ndarray) -> float:
     return float(np.max(np.abs(actual - expected) / np.maximum(np.abs(expected), np.maximum(floor, 1e-300))))
 
 
+@pytest.mark.parametrize("kernel_choice", ["generic", "generated"])
 @pytest.mark.parametrize(("model_id", "route"), CASES)
-def test_solver_matches_independent_references(model_id: str, route: Route) -> None:
+def test_solver_matches_independent_references(model_id: str, route: Route, kernel_choice: str) -> None:
     model = get_model(model_id)
     low, high = model.weight_range_kg
     cov = Covariates.typical(3, weight_kg=min(max(70.0, low), high), age_y=float(np.clip(40, *model.age_range_y)))
@@ -64,7 +65,7 @@ def test_solver_matches_independent_references(model_id: str, route: Route) -> N
     events = [e for d in regimen.doses for e in model.dose_events(d, params, cov, system)]
     # irregular grid: includes dose times, mid-infusion and mid-device times, and a long tail
     times = np.unique(np.concatenate([np.linspace(0, 2, 37), [0.05, 0.1, 0.4, 7.25, 7.3], np.geomspace(2.1, 72, 25)]))
-    conc, status = solve(system, events, times)
+    conc, status = solve(system, events, times, kernel_choice=kernel_choice)
     assert np.all(status == 0)
     for s in range(cov.n):
         exact = amounts_by_superposition(system.rate_matrix[s], events, s, times)
