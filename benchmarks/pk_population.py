@@ -270,10 +270,11 @@ def warm_up(model: PKModel, regimen: Regimen, chunk_size: int | None) -> float:
     """
     t0 = time.perf_counter()
     covariates = Covariates.typical(5000)
-    for _ in simulate_chunks(
+    chunks = simulate_chunks(
         regimen, TIMES_H, covariates, model=model, iiv=True, rng=0, chunk_size=chunk_size, out=output_buffer(chunk_size)
-    ):
-        pass
+    )
+    simulated = sum(chunk.n_subjects for chunk in chunks)
+    assert simulated == covariates.n
     return time.perf_counter() - t0
 
 
