@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
+from ..clinic.exceptions import InvalidAnswerError
 from ..clinic.patients import Patient, WeightRecord
 from ..clinic.records import RecordedScale
 from ..clinic.scales import score
@@ -20,20 +21,31 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def register_patient(uow: UnitOfWork, patient: Patient, weight: WeightRecord | None = None) -> uuid.UUID:
-    """Store a new patient (and a first weight); returns the patient's id."""
+def register_patient(
+    uow: UnitOfWork, patient: Patient, weight: WeightRecord | None = None, *, by: str = "system"
+) -> uuid.UUID:
+    """Store a new patient (and a first weight) as version 1; returns the patient's id."""
     with uow:
-        uow.patients.add(patient.with_weight(weight) if weight else patient)
+        uow.patients.add(patient.with_weight(weight) if weight else patient, by, "registered")
         uow.commit()
     return patient.id
 
 
-def correct_patient(uow: UnitOfWork, patient_id: uuid.UUID, expected_version: int, **changes: object) -> int:
-    """Apply validated corrections if nobody changed the patient since ``expected_version``; new version."""
+def correct_patient(
+    uow: UnitOfWork, patient_id: uuid.UUID, expected_version: int, *, by: str, reason: str, **changes: object
+) -> int:
+    """Apply validated corrections if nobody changed the patient since ``expected_version``.
+
+    The correction becomes a new version recording ``by`` (who) and ``reason`` (why); the previous
+    version stays in the history. Returns the new version number.
+    """
+    for field, value in (("by", by), ("reason", reason)):
+        if not value.strip():
+            raise InvalidAnswerError(field, "is empty", "who corrected the record and why")
     with uow:
         current, _ = uow.patients.get(patient_id)
         updated = replace(current, **changes)  # type: ignore[arg-type]  # re-validated by __post_init__
-        version = uow.patients.update(updated, expected_version)
+        version = uow.patients.update(updated, expected_version, by, reason)
         uow.commit()
     return version
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -19,13 +21,25 @@ class ConflictError(RuntimeError):
     """Someone else changed the record since it was read (optimistic locking)."""
 
 
-class PatientRepository(Protocol):
-    """Patients by id."""
+@dataclass(frozen=True)
+class PatientVersion:
+    """One stored version of a patient's record: nothing is overwritten without a trace."""
 
-    def add(self, patient: Patient) -> None: ...
+    version: int
+    patient: Patient
+    changed_at: datetime
+    changed_by: str
+    reason: str
+
+
+class PatientRepository(Protocol):
+    """Patients by id; every change is kept as a version with who, when and why."""
+
+    def add(self, patient: Patient, by: str, reason: str) -> None: ...
     def get(self, patient_id: uuid.UUID) -> tuple[Patient, int]: ...
-    def update(self, patient: Patient, expected_version: int) -> int: ...
+    def update(self, patient: Patient, expected_version: int, by: str, reason: str) -> int: ...
     def list(self, limit: int = 100, offset: int = 0) -> Sequence[Patient]: ...
+    def history(self, patient_id: uuid.UUID) -> Sequence[PatientVersion]: ...
 
 
 class ScaleRepository(Protocol):

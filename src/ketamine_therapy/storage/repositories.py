@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Self
 
@@ -15,8 +15,28 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..clinic.patients import Patient, WeightRecord
 from ..clinic.records import RecordedScale
 from ..clinic.scales import ScaleResult
-from ..services.ports import ConflictError, NotFoundError, PatientRepository, ScaleRepository
-from .tables import PatientRow, ScaleResultRow, WeightRow
+from ..services.ports import ConflictError, NotFoundError, PatientRepository, PatientVersion, ScaleRepository
+from .tables import PatientRow, PatientVersionRow, ScaleResultRow, WeightRow
+
+
+def _snapshot(patient: Patient) -> dict[str, object]:
+    return {
+        "given_name": patient.given_name, "family_name": patient.family_name,
+        "date_of_birth": patient.date_of_birth.isoformat(), "sex": patient.sex, "email": patient.email,
+        "phone": patient.phone, "weights": [[w.measured_on.isoformat(), w.weight_kg] for w in patient.weights],
+    }  # fmt: skip
+
+
+def _from_snapshot(data: dict[str, object], patient_id: uuid.UUID) -> Patient:
+    weights = data["weights"]
+    assert isinstance(weights, list)
+    return Patient(
+        given_name=str(data["given_name"]), family_name=str(data["family_name"]),
+        date_of_birth=date.fromisoformat(str(data["date_of_birth"])), sex=str(data["sex"]),
+        email=None if data["email"] is None else str(data["email"]),
+        phone=None if data["phone"] is None else str(data["phone"]),
+        weights=tuple(WeightRecord(date.fromisoformat(d), float(kg)) for d, kg in weights), id=patient_id,
+    )  # fmt: skip
 
 
 def _patient(row: PatientRow, weights: Sequence[WeightRow]) -> Patient:
@@ -38,7 +58,7 @@ class SqlPatientRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add(self, patient: Patient) -> None:
+    def add(self, patient: Patient, by: str, reason: str) -> None:
         now = datetime.now(UTC)
         self.session.add(
             PatientRow(id=patient.id, given_name=patient.given_name, family_name=patient.family_name,
@@ -49,6 +69,23 @@ class SqlPatientRepository:
         for w in patient.weights:
             self.session.add(WeightRow(patient_id=patient.id, measured_on=w.measured_on, weight_kg=w.weight_kg))
         self.session.flush()
+        self._record_version(patient, 1, now, by, reason)
+
+    def _record_version(self, patient: Patient, version: int, at: datetime, by: str, reason: str) -> None:
+        self.session.add(
+            PatientVersionRow(patient_id=patient.id, version=version, snapshot=_snapshot(patient), changed_at=at,
+                              changed_by=by, reason=reason)
+        )  # fmt: skip
+        self.session.flush()
+
+    def history(self, patient_id: uuid.UUID) -> Sequence[PatientVersion]:
+        rows = self.session.scalars(
+            select(PatientVersionRow)
+            .where(PatientVersionRow.patient_id == patient_id)
+            .order_by(PatientVersionRow.version)
+        ).all()
+        return [PatientVersion(r.version, _from_snapshot(r.snapshot, patient_id), r.changed_at, r.changed_by, r.reason)
+                for r in rows]  # fmt: skip
 
     def _row(self, patient_id: uuid.UUID) -> PatientRow:
         row = self.session.get(PatientRow, patient_id)
@@ -63,7 +100,7 @@ class SqlPatientRepository:
         row = self._row(patient_id)
         return _patient(row, self._weights(patient_id)), row.version
 
-    def update(self, patient: Patient, expected_version: int) -> int:
+    def update(self, patient: Patient, expected_version: int, by: str, reason: str) -> int:
         row = self._row(patient.id)
         if row.version != expected_version:
             raise ConflictError(f"patient {patient.id} is at version {row.version}, not {expected_version}")
@@ -78,6 +115,7 @@ class SqlPatientRepository:
             self.session.flush()
         except StaleDataError as exc:  # a concurrent writer committed in between
             raise ConflictError(f"patient {patient.id} was changed by someone else") from exc
+        self._record_version(patient, row.version, row.updated_at, by, reason)
         return row.version
 
     def list(self, limit: int = 100, offset: int = 0) -> Sequence[Patient]:

@@ -46,7 +46,7 @@ def count(engine: Engine, table: type) -> int:
 def test_migrations_up_down_up_and_no_drift(database_url: str) -> None:
     engine = make_engine(database_url)
     upgrade(engine)
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == "0002"
     assert drift(engine) == []
     downgrade(engine, "base")
     assert current_revision(engine) is None
@@ -76,7 +76,7 @@ def test_failed_transaction_leaves_no_partial_rows(engine: Engine) -> None:
 
     def add_patient_then_violate_a_foreign_key() -> None:
         with new_uow() as uow:
-            uow.patients.add(patient())  # flushed inside the transaction ...
+            uow.patients.add(patient(), "nurse.kim", "registered")  # flushed inside the transaction ...
             uow.session.add(WeightRow(patient_id=uuid.uuid4(), measured_on=date(2026, 1, 1), weight_kg=70.0))
             uow.session.flush()  # ... then a foreign-key violation
             uow.commit()
@@ -103,9 +103,9 @@ def test_concurrent_edits_do_not_overwrite_each_other(engine: Engine) -> None:
     new_uow = uow_factory(engine)
     p = patient()
     register_patient(new_uow(), p)
-    assert correct_patient(new_uow(), p.id, 1, phone="555-0100") == 2  # first editor wins
+    assert correct_patient(new_uow(), p.id, 1, by="clerk.a", reason="new number", phone="555-0100") == 2
     with pytest.raises(ConflictError):
-        correct_patient(new_uow(), p.id, 1, phone="555-0199")  # second editor read version 1
+        correct_patient(new_uow(), p.id, 1, by="clerk.b", reason="typo", phone="555-0199")  # read version 1
     with new_uow() as uow:
         stored, version = uow.patients.get(p.id)
     assert (stored.phone, version) == ("555-0100", 2)
@@ -120,11 +120,11 @@ def test_interleaved_writers_conflict_at_commit(engine: Engine) -> None:
     try:
         a, _ = first.patients.get(p.id)
         b, _ = second.patients.get(p.id)
-        first.patients.update(Patient(**{**a.__dict__, "phone": "1"}), 1)
+        first.patients.update(Patient(**{**a.__dict__, "phone": "1"}), 1, "clerk.a", "new number")
         first.commit()
 
         def second_edit() -> None:
-            second.patients.update(Patient(**{**b.__dict__, "phone": "2"}), 1)
+            second.patients.update(Patient(**{**b.__dict__, "phone": "2"}), 1, "clerk.b", "typo")
             second.commit()
 
         with pytest.raises(ConflictError):
@@ -148,7 +148,7 @@ WRITER = textwrap.dedent(
     for i in range(5):
         register_patient(SqlUnitOfWork(factory), Patient(f"P{i}", "Committed", date(1990, 1, 1), "male"))
     uow = SqlUnitOfWork(factory).__enter__()
-    uow.patients.add(Patient("Never", "Committed", date(1990, 1, 1), "male"))
+    uow.patients.add(Patient("Never", "Committed", date(1990, 1, 1), "male"), "writer", "registered")
     print("ready", flush=True)
     time.sleep(60)
     """
@@ -183,3 +183,25 @@ def test_naive_datetimes_are_refused(engine: Engine) -> None:
         UTCDateTime().process_bind_param(datetime(2026, 1, 1), engine.dialect)  # noqa: DTZ001 - the point of the test
     aware = datetime(2026, 1, 1, tzinfo=UTC)
     assert UTCDateTime().process_bind_param(aware, engine.dialect) == aware
+
+
+def test_corrections_are_new_versions_with_who_when_and_why(engine: Engine) -> None:
+    """Nothing is overwritten without a trace: every version stays, with who changed it and why."""
+    new_uow = uow_factory(engine)
+    p = patient(email="ada@example.org")
+    register_patient(new_uow(), p, by="front.desk")
+    correct_patient(new_uow(), p.id, 1, by="dr.lee", reason="patient gave a new e-mail", email="ada@new.example.org")
+    with pytest.raises(InvalidAnswerError) as exc:
+        correct_patient(new_uow(), p.id, 2, by="dr.lee", reason=" ", email="x@y.org")
+    assert exc.value.field == "reason"
+    with new_uow() as uow:
+        history = uow.patients.history(p.id)
+        current, version = uow.patients.get(p.id)
+    assert [(h.version, h.changed_by, h.reason) for h in history] == [
+        (1, "front.desk", "registered"),
+        (2, "dr.lee", "patient gave a new e-mail"),
+    ]
+    assert history[0].patient.email == "ada@example.org"  # the old value is kept
+    assert history[1].patient == current
+    assert version == 2
+    assert history[1].changed_at.tzinfo is not None
