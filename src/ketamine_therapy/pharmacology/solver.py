@@ -41,8 +41,6 @@ class SubjectStatus(IntEnum):
 class _Program:
     node_bolus: IntArray
     node_out: IntArray
-    step_delta: IntArray
-    step_pattern: IntArray
     deltas_h: FloatArray
     run_start: IntArray  # nodes where a run of identical steps starts; last entry = final node
     run_delta: IntArray
@@ -129,8 +127,6 @@ def _cached_program(timing: tuple[tuple[float, float], ...], times_bytes: bytes)
         run_pattern=step_pattern[starts_at].astype(np.int64),
         node_bolus=node_bolus,
         node_out=node_out,
-        step_delta=step_delta.astype(np.int64),
-        step_pattern=step_pattern,
         deltas_h=np.asarray(representative, dtype=np.float64) * TIME_RESOLUTION_H,
         patterns=patterns,
         bolus_groups=bolus_groups,

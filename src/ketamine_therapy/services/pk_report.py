@@ -90,7 +90,7 @@ class Scenario:
         dose = Dose(0.0, route, amount_mg=amount_mg, amount_mg_per_kg=per_kg, duration_h=duration / 60.0)
         return Regimen.on_days(dose, self.days)
 
-    def times_h(self, regimen: Regimen) -> np.ndarray:
+    def times_h(self) -> np.ndarray:
         """Output grid from the first dose to the end of the window."""
         hours = self.hours if self.hours is not None else (max(self.days) - 1) * 24.0 + 24.0
         if not np.isfinite(hours) or hours <= 0 or hours > 24 * 366:
@@ -177,7 +177,7 @@ def run_pk_report(scenario: Scenario, progress: ProgressCallback | None = None, 
         raise InvalidInputError("n", f"got {scenario.n}", "0-10,000,000 subjects")
     model = scenario.resolved_model()
     regimen = scenario.regimen()
-    times = scenario.times_h(regimen)
+    times = scenario.times_h()
     typical = simulate(
         regimen,
         times,
