@@ -1,43 +1,85 @@
-"""Figures rendered server-side with matplotlib (Agg backend, no display needed)."""
+"""Figures rendered server-side with matplotlib (Agg backend, no display needed).
+
+Figures are built as :class:`matplotlib.figure.Figure` objects drawn by ``FigureCanvasAgg``, never through
+pyplot's global state, so web requests can draw them from several threads at once.
+"""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .services.pk_report import DISCLAIMER, PKReport
 
+WEB_DPI = 100
+"""PNGs for the web are 8 in x 100 dpi = 800 px wide: legible on a tablet without scaling."""
+FILE_DPI = 110
+# Font sizes (points) chosen to stay legible when the figure is shown 800 px wide.
+TITLE_SIZE = 13
+LABEL_SIZE = 11
+TICK_SIZE = 10
+LEGEND_SIZE = 9.5
+NOTE_SIZE = 8.5
 
-def plot_pk_report(report: PKReport, path: Path) -> Path:
-    """Concentration-time curves of every analyte (typical subject, 5-95% band), saved as PNG."""
+
+def new_figure(width_in: float, height_in: float) -> Figure:
+    """A figure with its own Agg canvas (thread-safe: no pyplot state)."""
+    fig = Figure(figsize=(width_in, height_in))
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def figure_png(fig: Figure, dpi: int = WEB_DPI) -> bytes:
+    """``fig`` rendered as PNG bytes."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def pk_report_figure(report: PKReport) -> Figure:
+    """Concentration-time curves of every analyte: typical subject, population median and 5-95% band."""
     times = report.typical.times_h
     analytes = report.typical.analytes
-    fig, axes = plt.subplots(len(analytes), 1, figsize=(9, 3.2 * len(analytes)), sharex=True, squeeze=False)
+    fig = new_figure(8.0, 2.9 * len(analytes) + 0.7)
+    axes = fig.subplots(len(analytes), 1, sharex=True, squeeze=False)
     scale, label = (24.0, "days after first dose") if times[-1] > 72 else (1.0, "hours after first dose")
     for ax, analyte in zip(axes[:, 0], analytes, strict=True):
         curves = report.population_curves.get(analyte)
         if curves:
             ax.fill_between(times / scale, curves["p5"], curves["p95"], alpha=0.25, color="tab:blue",
                             label=f"5-95% of {report.scenario.n:,} subjects")  # fmt: skip
-            ax.plot(times / scale, curves["p50"], color="tab:blue", lw=1, ls="--", label="median")
+            ax.plot(times / scale, curves["p50"], color="tab:blue", lw=1.3, ls="--", label="median")
         ax.plot(
             times / scale,
             report.typical.conc_ng_ml[analyte][0],
             color="black",
-            lw=1.5,
+            lw=1.8,
             label="typical subject",
         )
-        ax.set_ylabel(f"{analyte} (ng/mL)")
+        ax.set_ylabel(f"{analyte} (ng/mL)", fontsize=LABEL_SIZE)
+        ax.set_ylim(bottom=0)
+        ax.set_xlim(times[0] / scale, times[-1] / scale)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=12, steps=[1, 2, 3, 4, 6, 10]))
+        ax.tick_params(labelsize=TICK_SIZE)
         ax.grid(alpha=0.3)
-        ax.legend(loc="upper right", fontsize=8)
-    axes[-1, 0].set_xlabel(label)
-    fig.suptitle(f"{report.model.drug} - {report.model.id}", fontsize=11)
-    fig.text(0.01, 0.005, DISCLAIMER, fontsize=7, color="gray")
-    fig.tight_layout(rect=(0, 0.02, 1, 1))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+        ax.legend(loc="upper right", fontsize=LEGEND_SIZE)
+    axes[-1, 0].set_xlabel(label, fontsize=LABEL_SIZE)
+    fig.suptitle(f"{report.model.drug} - {report.model.id}", fontsize=TITLE_SIZE)
+    fig.text(0.01, 0.005, DISCLAIMER, fontsize=NOTE_SIZE, color="dimgray")
+    fig.tight_layout(rect=(0, 0.025, 1, 1))
+    return fig
+
+
+def pk_report_png(report: PKReport) -> bytes:
+    """:func:`pk_report_figure` as PNG bytes, 800 px wide (for the web)."""
+    return figure_png(pk_report_figure(report), WEB_DPI)
+
+
+def plot_pk_report(report: PKReport, path: Path) -> Path:
+    """Concentration-time curves of every analyte (typical subject, 5-95% band), saved as PNG."""
+    pk_report_figure(report).savefig(path, dpi=FILE_DPI)
     return path

@@ -19,6 +19,7 @@ from ..services.pk_report import DISCLAIMER, PKReport, Scenario, run_pk_report
 from .calibrate import calibrate
 from .db import db_app
 from .trial import trial_app
+from .users import users_app
 
 app = typer.Typer(
     help=f"ketamine-therapy: run a ketamine-therapy program, grounded in pharmacology. {DISCLAIMER}",
@@ -29,6 +30,7 @@ models_app = typer.Typer(help="Published PK models in the registry.", no_args_is
 app.add_typer(models_app, name="models")
 app.add_typer(db_app, name="db")
 app.add_typer(trial_app, name="trial")
+app.add_typer(users_app, name="users")
 app.command()(calibrate)
 
 console = Console(width=None if Console().is_terminal else 120)
@@ -211,7 +213,7 @@ def demo_seed(
     patients: Annotated[int, typer.Option(help="number of synthetic patients")] = 30,
     seed: Annotated[int, typer.Option(help="random seed")] = 7,
 ) -> None:
-    """Create (migrate) the database and seed a synthetic clinic: patients on IV and Spravato courses."""
+    """Create (migrate) the database and seed a synthetic clinic: patients on IV, Spravato and IM courses."""
     from ..config import Settings
     from ..services.demo_clinic import seed_demo_clinic
     from ..storage.db import make_engine, make_session_factory
@@ -223,8 +225,8 @@ def demo_seed(
     factory = make_session_factory(engine)
     summary = seed_demo_clinic(lambda: SqlUnitOfWork(factory), n_patients=patients, seed=seed)
     console.print(
-        f"seeded {summary.patients} synthetic patients ({summary.by_course}) with {summary.scales} MADRS ratings "
-        f"into {engine.url.render_as_string()}"
+        f"seeded {summary.patients} synthetic patients ({summary.by_course}), {summary.sessions_run} sessions run, "
+        f"{summary.scales} MADRS ratings, {summary.rems_forms} REMS forms into {engine.url.render_as_string()}"
     )
 
 

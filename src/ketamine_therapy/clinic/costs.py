@@ -94,7 +94,7 @@ class Coverage:
     payer: Payer
     prior_authorization_approved: bool
     patient_coinsurance: Decimal
-    rules: Mapping[SessionKind, CoverageRule] = field(default_factory=lambda: DEFAULT_COVERAGE_RULES)
+    rules: Mapping[SessionKind, CoverageRule] = field(default_factory=lambda: dict(DEFAULT_COVERAGE_RULES))
 
     def __post_init__(self) -> None:
         if not Decimal(0) <= self.patient_coinsurance <= Decimal(1):

@@ -1,4 +1,5 @@
-"""Use cases: register and correct patients, record rating scales. Each is one transaction."""
+"""Use cases: register, read and correct patients; record and read rating scales. Each is one transaction,
+checked against the actor's role and written to the audit log."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from ..clinic.exceptions import InvalidAnswerError
 from ..clinic.patients import Patient, WeightRecord
 from ..clinic.records import RecordedScale
 from ..clinic.scales import score
-from .ports import UnitOfWork
+from .audit import audit
+from .authorization import Actor, Permission
+from .ports import PatientVersion, UnitOfWork
 
 Clock = Callable[[], datetime]
 
@@ -21,49 +24,93 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def register_patient(
-    uow: UnitOfWork, patient: Patient, weight: WeightRecord | None = None, *, by: str = "system"
-) -> uuid.UUID:
+def register_patient(uow: UnitOfWork, actor: Actor, patient: Patient, weight: WeightRecord | None = None) -> uuid.UUID:
     """Store a new patient (and a first weight) as version 1; returns the patient's id."""
+    actor.require(Permission.PATIENT_WRITE)
     with uow:
-        uow.patients.add(patient.with_weight(weight) if weight else patient, by, "registered")
+        uow.patients.add(patient.with_weight(weight) if weight else patient, actor.username, "registered")
+        audit(uow, actor, "create", "patient", patient.id, patient.id)
         uow.commit()
     return patient.id
 
 
+def get_patient(uow: UnitOfWork, actor: Actor, patient_id: uuid.UUID) -> tuple[Patient, int]:
+    """A patient and the version to send back with a correction."""
+    actor.require(Permission.PATIENT_READ)
+    with uow:
+        found = uow.patients.get(patient_id)
+        audit(uow, actor, "read", "patient", patient_id, patient_id)
+        uow.commit()
+    return found
+
+
+def list_patients(uow: UnitOfWork, actor: Actor, *, limit: int = 50, offset: int = 0) -> Sequence[Patient]:
+    """Patients by family name, a page at a time."""
+    actor.require(Permission.PATIENT_READ)
+    with uow:
+        patients = uow.patients.list(limit, offset)
+        audit(uow, actor, "read", "patient-list", detail=f"limit={limit} offset={offset} n={len(patients)}")
+        uow.commit()
+    return patients
+
+
+def patient_history(uow: UnitOfWork, actor: Actor, patient_id: uuid.UUID) -> Sequence[PatientVersion]:
+    """Every version of a patient's record, with who, when and why."""
+    actor.require(Permission.PATIENT_READ)
+    with uow:
+        history = uow.patients.history(patient_id)
+        audit(uow, actor, "read", "patient-history", patient_id, patient_id)
+        uow.commit()
+    return history
+
+
 def correct_patient(
-    uow: UnitOfWork, patient_id: uuid.UUID, expected_version: int, *, by: str, reason: str, **changes: object
+    uow: UnitOfWork, actor: Actor, patient_id: uuid.UUID, expected_version: int, *, reason: str, **changes: object
 ) -> int:
     """Apply validated corrections if nobody changed the patient since ``expected_version``.
 
-    The correction becomes a new version recording ``by`` (who) and ``reason`` (why); the previous
+    The correction becomes a new version recording who (the actor) and why (``reason``); the previous
     version stays in the history. Returns the new version number.
     """
-    for field, value in (("by", by), ("reason", reason)):
-        if not value.strip():
-            raise InvalidAnswerError(field, "is empty", "who corrected the record and why")
+    actor.require(Permission.PATIENT_WRITE)
+    if not reason.strip():
+        raise InvalidAnswerError("reason", "is empty", "why the record is corrected")
     with uow:
         current, _ = uow.patients.get(patient_id)
         updated = replace(current, **changes)  # type: ignore[arg-type]  # re-validated by __post_init__
-        version = uow.patients.update(updated, expected_version, by, reason)
+        version = uow.patients.update(updated, expected_version, actor.username, reason)
+        audit(uow, actor, "update", "patient", patient_id, patient_id, f"{', '.join(sorted(changes))}: {reason}")
         uow.commit()
     return version
 
 
 def record_scale(
     uow: UnitOfWork,
+    actor: Actor,
     patient_id: uuid.UUID,
     scale_id: str,
     answers: Sequence[int],
     taken_on: date,
-    recorded_by: str,
     clock: Clock = utc_now,
 ) -> RecordedScale:
     """Score ``answers`` and store them item by item with the total, band and flags."""
+    actor.require(Permission.SCALE_WRITE)
     result = score(scale_id, answers)
-    record = RecordedScale(patient_id, taken_on, result, clock(), recorded_by)
+    record = RecordedScale(patient_id, taken_on, result, clock(), actor.username)
     with uow:
         uow.patients.get(patient_id)  # raises NotFoundError for an unknown patient
         uow.scales.add(record)
+        audit(uow, actor, "create", "scale", record.id, patient_id, scale_id)
         uow.commit()
     return record
+
+
+def scales_for(uow: UnitOfWork, actor: Actor, patient_id: uuid.UUID) -> Sequence[RecordedScale]:
+    """A patient's recorded scales, oldest first."""
+    actor.require(Permission.SCALE_READ)
+    with uow:
+        uow.patients.get(patient_id)
+        records = uow.scales.for_patient(patient_id)
+        audit(uow, actor, "read", "scale", patient_id=patient_id, detail=f"n={len(records)}")
+        uow.commit()
+    return records

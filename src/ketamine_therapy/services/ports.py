@@ -11,6 +11,16 @@ from typing import Protocol, Self
 
 from ..clinic.patients import Patient
 from ..clinic.records import RecordedScale
+from .account_ports import AuthSessionRepository, QuestionnaireLinkRepository, UserRepository
+from .record_ports import (
+    AuditLog,
+    CoverageRepository,
+    PlanRepository,
+    RemsRepository,
+    ScreeningRepository,
+    SessionRepository,
+    SettingsRepository,
+)
 
 
 class NotFoundError(LookupError):
@@ -54,6 +64,16 @@ class UnitOfWork(Protocol):
 
     patients: PatientRepository
     scales: ScaleRepository
+    screenings: ScreeningRepository
+    plans: PlanRepository
+    sessions: SessionRepository
+    rems: RemsRepository
+    coverages: CoverageRepository
+    settings: SettingsRepository
+    audit: AuditLog
+    users: UserRepository
+    auth_sessions: AuthSessionRepository
+    questionnaire_links: QuestionnaireLinkRepository
 
     def __enter__(self) -> Self: ...
     def __exit__(

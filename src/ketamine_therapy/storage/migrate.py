@@ -8,8 +8,13 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from . import (
+    account_tables,  # noqa: F401 - registers the account tables on Base.metadata
+    clinic_tables,  # noqa: F401 - registers the clinic tables on Base.metadata
+)
 from .tables import Base
 
 SCRIPTS = Path(__file__).resolve().parent / "migrations"
@@ -36,6 +41,13 @@ def downgrade(engine: Engine, revision: str) -> None:
         config = _config(engine)
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
+
+
+def head_revision() -> str:
+    """The newest revision the code knows."""
+    head = ScriptDirectory(str(SCRIPTS)).get_current_head()
+    assert head is not None
+    return head
 
 
 def current_revision(engine: Engine) -> str | None:

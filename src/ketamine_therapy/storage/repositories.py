@@ -15,7 +15,27 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..clinic.patients import Patient, WeightRecord
 from ..clinic.records import RecordedScale
 from ..clinic.scales import ScaleResult
+from ..services.account_ports import AuthSessionRepository, QuestionnaireLinkRepository, UserRepository
 from ..services.ports import ConflictError, NotFoundError, PatientRepository, PatientVersion, ScaleRepository
+from ..services.record_ports import (
+    AuditLog,
+    CoverageRepository,
+    PlanRepository,
+    RemsRepository,
+    ScreeningRepository,
+    SessionRepository,
+    SettingsRepository,
+)
+from .account_repositories import SqlAuthSessionRepository, SqlQuestionnaireLinkRepository, SqlUserRepository
+from .clinic_repositories import (
+    SqlAuditLog,
+    SqlCoverageRepository,
+    SqlPlanRepository,
+    SqlRemsRepository,
+    SqlScreeningRepository,
+    SqlSessionRepository,
+    SqlSettingsRepository,
+)
 from .tables import PatientRow, PatientVersionRow, ScaleResultRow, WeightRow
 
 
@@ -158,6 +178,16 @@ class SqlUnitOfWork:
 
     patients: PatientRepository
     scales: ScaleRepository
+    screenings: ScreeningRepository
+    plans: PlanRepository
+    sessions: SessionRepository
+    rems: RemsRepository
+    coverages: CoverageRepository
+    settings: SettingsRepository
+    audit: AuditLog
+    users: UserRepository
+    auth_sessions: AuthSessionRepository
+    questionnaire_links: QuestionnaireLinkRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self.session_factory = session_factory
@@ -166,6 +196,16 @@ class SqlUnitOfWork:
         self.session = self.session_factory()
         self.patients = SqlPatientRepository(self.session)
         self.scales = SqlScaleRepository(self.session)
+        self.screenings = SqlScreeningRepository(self.session)
+        self.plans = SqlPlanRepository(self.session)
+        self.sessions = SqlSessionRepository(self.session)
+        self.rems = SqlRemsRepository(self.session)
+        self.coverages = SqlCoverageRepository(self.session)
+        self.settings = SqlSettingsRepository(self.session)
+        self.audit = SqlAuditLog(self.session)
+        self.users = SqlUserRepository(self.session)
+        self.auth_sessions = SqlAuthSessionRepository(self.session)
+        self.questionnaire_links = SqlQuestionnaireLinkRepository(self.session)
         return self
 
     def __exit__(

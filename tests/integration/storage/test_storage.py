@@ -18,12 +18,16 @@ from sqlalchemy.exc import IntegrityError
 
 from ketamine_therapy.clinic.exceptions import InvalidAnswerError
 from ketamine_therapy.clinic.patients import Patient, WeightRecord
+from ketamine_therapy.services.authorization import Actor, Role
 from ketamine_therapy.services.patients import correct_patient, record_scale, register_patient
 from ketamine_therapy.services.ports import ConflictError, NotFoundError
 from ketamine_therapy.storage.db import make_engine, make_session_factory
-from ketamine_therapy.storage.migrate import current_revision, downgrade, drift, upgrade
+from ketamine_therapy.storage.migrate import current_revision, downgrade, drift, head_revision, upgrade
 from ketamine_therapy.storage.repositories import SqlUnitOfWork
 from ketamine_therapy.storage.tables import PatientRow, ScaleResultRow, WeightRow
+
+CLERK = Actor("clerk", Role.ADMIN)
+NURSE = Actor("nurse.kim", Role.NURSE)
 
 
 def uow_factory(engine: Engine):  # type: ignore[no-untyped-def]
@@ -46,7 +50,7 @@ def count(engine: Engine, table: type) -> int:
 def test_migrations_up_down_up_and_no_drift(database_url: str) -> None:
     engine = make_engine(database_url)
     upgrade(engine)
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == head_revision() == "0004"
     assert drift(engine) == []
     downgrade(engine, "base")
     assert current_revision(engine) is None
@@ -58,8 +62,8 @@ def test_migrations_up_down_up_and_no_drift(database_url: str) -> None:
 def test_patient_and_scale_round_trip(engine: Engine) -> None:
     new_uow = uow_factory(engine)
     p = patient()
-    register_patient(new_uow(), p, WeightRecord(date(2026, 11, 1), 72.5))
-    record_scale(new_uow(), p.id, "PHQ-9", [1, 1, 1, 1, 1, 1, 1, 1, 2], date(2026, 11, 2), "nurse.kim")
+    register_patient(new_uow(), CLERK, p, WeightRecord(date(2026, 11, 1), 72.5))
+    record_scale(new_uow(), NURSE, p.id, "PHQ-9", [1, 1, 1, 1, 1, 1, 1, 1, 2], date(2026, 11, 2))
     with new_uow() as uow:
         stored, version = uow.patients.get(p.id)
         scales = uow.scales.for_patient(p.id)
@@ -90,22 +94,27 @@ def test_failed_transaction_leaves_no_partial_rows(engine: Engine) -> None:
 def test_bad_input_changes_nothing(engine: Engine) -> None:
     new_uow = uow_factory(engine)
     p = patient()
-    register_patient(new_uow(), p)
+    register_patient(new_uow(), CLERK, p)
     with pytest.raises(InvalidAnswerError) as exc:
-        record_scale(new_uow(), p.id, "PHQ-9", [1, 1, 1, 1, 1, 1, 1, 1, 9], date(2026, 11, 2), "nurse.kim")
+        record_scale(new_uow(), NURSE, p.id, "PHQ-9", [1, 1, 1, 1, 1, 1, 1, 1, 9], date(2026, 11, 2))
     assert exc.value.field == "answers[8]"
     with pytest.raises(NotFoundError):
-        record_scale(new_uow(), uuid.uuid4(), "PHQ-9", [0] * 9, date(2026, 11, 2), "nurse.kim")
+        record_scale(new_uow(), NURSE, uuid.uuid4(), "PHQ-9", [0] * 9, date(2026, 11, 2))
     assert count(engine, ScaleResultRow) == 0
 
 
 def test_concurrent_edits_do_not_overwrite_each_other(engine: Engine) -> None:
     new_uow = uow_factory(engine)
     p = patient()
-    register_patient(new_uow(), p)
-    assert correct_patient(new_uow(), p.id, 1, by="clerk.a", reason="new number", phone="555-0100") == 2
+    register_patient(new_uow(), CLERK, p)
+    assert (
+        correct_patient(new_uow(), Actor("clerk.a", Role.PRESCRIBER), p.id, 1, reason="new number", phone="555-0100")
+        == 2
+    )
     with pytest.raises(ConflictError):
-        correct_patient(new_uow(), p.id, 1, by="clerk.b", reason="typo", phone="555-0199")  # read version 1
+        correct_patient(
+            new_uow(), Actor("clerk.b", Role.PRESCRIBER), p.id, 1, reason="typo", phone="555-0199"
+        )  # read version 1
     with new_uow() as uow:
         stored, version = uow.patients.get(p.id)
     assert (stored.phone, version) == ("555-0100", 2)
@@ -115,7 +124,7 @@ def test_interleaved_writers_conflict_at_commit(engine: Engine) -> None:
     """Two sessions load the same row; the second commit must fail (version_id_col), not overwrite."""
     new_uow = uow_factory(engine)
     p = patient()
-    register_patient(new_uow(), p)
+    register_patient(new_uow(), CLERK, p)
     first, second = new_uow().__enter__(), new_uow().__enter__()
     try:
         a, _ = first.patients.get(p.id)
@@ -141,12 +150,15 @@ WRITER = textwrap.dedent(
     import sys, time
     from datetime import date
     from ketamine_therapy.clinic.patients import Patient
+    from ketamine_therapy.services.authorization import Actor, Role
     from ketamine_therapy.services.patients import register_patient
+
+    CLERK = Actor("clerk", Role.ADMIN)
     from ketamine_therapy.storage.db import make_engine, make_session_factory
     from ketamine_therapy.storage.repositories import SqlUnitOfWork
     factory = make_session_factory(make_engine(sys.argv[1]))
     for i in range(5):
-        register_patient(SqlUnitOfWork(factory), Patient(f"P{i}", "Committed", date(1990, 1, 1), "male"))
+        register_patient(SqlUnitOfWork(factory), CLERK, Patient(f"P{i}", "Committed", date(1990, 1, 1), "male"))
     uow = SqlUnitOfWork(factory).__enter__()
     uow.patients.add(Patient("Never", "Committed", date(1990, 1, 1), "male"), "writer", "registered")
     print("ready", flush=True)
@@ -189,10 +201,17 @@ def test_corrections_are_new_versions_with_who_when_and_why(engine: Engine) -> N
     """Nothing is overwritten without a trace: every version stays, with who changed it and why."""
     new_uow = uow_factory(engine)
     p = patient(email="ada@example.org")
-    register_patient(new_uow(), p, by="front.desk")
-    correct_patient(new_uow(), p.id, 1, by="dr.lee", reason="patient gave a new e-mail", email="ada@new.example.org")
+    register_patient(new_uow(), Actor("front.desk", Role.ADMIN), p)
+    correct_patient(
+        new_uow(),
+        Actor("dr.lee", Role.PRESCRIBER),
+        p.id,
+        1,
+        reason="patient gave a new e-mail",
+        email="ada@new.example.org",
+    )
     with pytest.raises(InvalidAnswerError) as exc:
-        correct_patient(new_uow(), p.id, 2, by="dr.lee", reason=" ", email="x@y.org")
+        correct_patient(new_uow(), Actor("dr.lee", Role.PRESCRIBER), p.id, 2, reason=" ", email="x@y.org")
     assert exc.value.field == "reason"
     with new_uow() as uow:
         history = uow.patients.history(p.id)

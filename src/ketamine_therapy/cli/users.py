@@ -1,0 +1,142 @@
+"""``ketamine-therapy users create|list|activate|deactivate|ensure-admin``: logins, managed from the server's shell.
+
+The CLI acts as the system administrator (source ``cli``): whoever can run it on the server owns the database.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..clinic.exceptions import InvalidAnswerError
+from ..services.authorization import SYSTEM, Role
+from ..services.ports import ConflictError, NotFoundError
+
+if TYPE_CHECKING:
+    from ..services.ports import UnitOfWork
+
+users_app = typer.Typer(help="User logins: create them (the password is shown once), list, (de)activate.",
+                        no_args_is_help=True)  # fmt: skip
+
+CLI_ADMIN = replace(SYSTEM, source="cli")
+EXIT_INVALID = 2
+UrlOption = Annotated[str | None, typer.Option("--url", help="database URL (default: settings / environment)")]
+console = Console(width=None if Console().is_terminal else 120)
+errors = Console(stderr=True)
+
+
+@contextmanager
+def _database(url: str | None) -> Iterator[Callable[[], UnitOfWork]]:
+    """Units of work on the configured database; its connections are closed afterwards."""
+    from ..config import Settings
+    from ..storage.db import make_engine, make_session_factory
+    from ..storage.repositories import SqlUnitOfWork
+
+    engine = make_engine(url or Settings().database_url)
+    factory = make_session_factory(engine)
+    try:
+        yield lambda: SqlUnitOfWork(factory)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Bad input: exit 2 naming the field; a taken name or unknown record: exit 1."""
+    try:
+        yield
+    except InvalidAnswerError as exc:
+        errors.print(f"[bold red]error[/]: {exc}", markup=True, highlight=False)
+        raise typer.Exit(EXIT_INVALID) from None
+    except (ConflictError, NotFoundError) as exc:
+        errors.print(f"[bold red]error[/]: {exc}", markup=True, highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _role(text: str) -> Role:
+    try:
+        return Role(text.strip().lower())
+    except ValueError:
+        raise InvalidAnswerError("role", f"{text!r} is not a role", ", ".join(r.value for r in Role)) from None
+
+
+def _patient_id(text: str | None) -> uuid.UUID | None:
+    if text is None:
+        return None
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise InvalidAnswerError("patient-id", f"{text!r} is not a patient id", "a UUID") from None
+
+
+@users_app.command("create")
+def create(
+    username: Annotated[str, typer.Argument(help="3-64 characters: a-z 0-9 . _ -")],
+    role: Annotated[str, typer.Option(help=", ".join(r.value for r in Role))],
+    patient_id: Annotated[str | None, typer.Option(help="the patient's id (required for the patient role)")] = None,
+    url: UrlOption = None,
+) -> None:
+    """Create a login with a generated password, printed once: hand it over safely, it is not stored."""
+    from ..services.accounts import create_user
+
+    with _errors(), _database(url) as new_uow:
+        user, password = create_user(new_uow(), CLI_ADMIN, username, _role(role), patient_id=_patient_id(patient_id))
+    typer.echo(f"created {user.username} ({user.role.value})")
+    typer.echo(f"password (shown once): {password}")
+
+
+@users_app.command("list")
+def list_(url: UrlOption = None) -> None:
+    """List the logins (never their passwords)."""
+    from ..services.accounts import list_users
+
+    table = Table(title="Users")
+    for column in ("username", "role", "active", "locked until", "patient id", "created"):
+        table.add_column(column)
+    with _database(url) as new_uow:
+        users = list_users(new_uow(), CLI_ADMIN)
+    for u in users:
+        locked = u.locked_until.isoformat(timespec="minutes") if u.locked_until else ""
+        table.add_row(u.username, u.role.value, "yes" if u.active else "no", locked, str(u.patient_id or ""),
+                      u.created_at.isoformat(timespec="minutes"))  # fmt: skip
+    console.print(table)
+
+
+def _set_active(username: str, active: bool, url: str | None) -> None:
+    from ..services.accounts import set_user_active
+
+    with _errors(), _database(url) as new_uow:
+        user = set_user_active(new_uow(), CLI_ADMIN, username, active)
+    typer.echo(f"{user.username} is {'active' if user.active else 'inactive'}")
+
+
+@users_app.command("activate")
+def activate(username: Annotated[str, typer.Argument()], url: UrlOption = None) -> None:
+    """Allow a login again (also clears a lockout)."""
+    _set_active(username, True, url)
+
+
+@users_app.command("deactivate")
+def deactivate(username: Annotated[str, typer.Argument()], url: UrlOption = None) -> None:
+    """Refuse a login from now on; its open sessions end at their next request."""
+    _set_active(username, False, url)
+
+
+@users_app.command("ensure-admin")
+def ensure_admin_command(url: UrlOption = None) -> None:
+    """Create the ``admin`` login if no active admin exists, printing its password once."""
+    from ..services.accounts import ensure_admin
+
+    with _database(url) as new_uow:
+        password = ensure_admin(new_uow())
+    if password is None:
+        typer.echo("an active admin exists; nothing changed")
+    else:
+        typer.echo(f"created admin; password (shown once): {password}")

@@ -1,0 +1,100 @@
+"""A clinic's own settings: calendar, pre-check policies, dose limits, monitoring, prices, booster rules, REMS
+details and its protocols.
+
+clinical.md leaves many of these to the clinic (IV BP gate, IM dose, prices, booster thresholds); they are
+required here, never silently defaulted. Where clinical.md gives a rule (esketamine pre-checks, label doses,
+120-min monitoring) the session rules enforce it whatever the settings say.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from .costs import PriceList
+from .exceptions import InvalidAnswerError
+from .protocols import TEMPLATES, BoosterRules, Protocol
+from .rems import HealthcareSetting, MonitoringHcp
+from .sessions import ESKETAMINE_DOSE_LIMITS, DoseLimits, PreCheckPolicy, SessionKind, esketamine_precheck_policy
+
+
+@dataclass(frozen=True)
+class ClinicSettings:
+    """Everything a clinic decides for itself. ``session_time`` is local time in ``timezone``."""
+
+    name: str
+    timezone: str
+    opening_days: frozenset[int]
+    session_time: time
+    iv_policy: PreCheckPolicy
+    im_policy: PreCheckPolicy
+    esketamine_pregnancy_test_required: bool
+    iv_limits: DoseLimits
+    im_limits: DoseLimits | None
+    iv_min_monitoring_min: int | None
+    im_min_monitoring_min: int | None
+    prices: PriceList
+    booster_rules: BoosterRules
+    rems_hcp: MonitoringHcp
+    rems_setting: HealthcareSetting
+    holidays: tuple[date, ...] = ()
+    protocols: Mapping[str, Protocol] = field(default_factory=lambda: dict(TEMPLATES))
+    esketamine_limits: DoseLimits = ESKETAMINE_DOSE_LIMITS
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise InvalidAnswerError("name", "is empty", "the clinic's name")
+        try:
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise InvalidAnswerError("timezone", f"unknown time zone {self.timezone!r}", "an IANA name") from None
+        if not self.opening_days or not all(0 <= d <= 6 for d in self.opening_days):
+            raise InvalidAnswerError("opening_days", f"got {sorted(self.opening_days)}", "weekdays 0 (Mon)-6 (Sun)")
+        for name in ("iv_min_monitoring_min", "im_min_monitoring_min"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= 24 * 60:
+                raise InvalidAnswerError(name, f"got {value}", "0-1440 minutes")
+        for unit_name, limits, unit in (("iv_limits", self.iv_limits, "mg/kg"), ("im_limits", self.im_limits, "mg/kg"),
+                                        ("esketamine_limits", self.esketamine_limits, "mg")):  # fmt: skip
+            if limits is not None and limits.unit != unit:
+                raise InvalidAnswerError(f"{unit_name}.unit", limits.unit, unit)
+        for key, protocol in self.protocols.items():
+            if key != protocol.id:
+                raise InvalidAnswerError(f"protocols[{key}]", f"holds protocol {protocol.id!r}", "its own id")
+
+    def policy(self, kind: SessionKind) -> PreCheckPolicy:
+        """The pre-check policy of a session kind (esketamine: the label's, plus the clinic's pregnancy test)."""
+        if kind is SessionKind.ESKETAMINE:
+            return esketamine_precheck_policy(pregnancy_test_required=self.esketamine_pregnancy_test_required)
+        return self.iv_policy if kind is SessionKind.IV_KETAMINE else self.im_policy
+
+    def limits(self, kind: SessionKind) -> DoseLimits:
+        """The hard dose limits of a session kind; IM has none unless the clinic set them."""
+        limits = {SessionKind.IV_KETAMINE: self.iv_limits, SessionKind.IM_KETAMINE: self.im_limits,
+                  SessionKind.ESKETAMINE: self.esketamine_limits}[kind]  # fmt: skip
+        if limits is None:
+            raise InvalidAnswerError("im_limits", "the clinic has set no IM dose limits", "DoseLimits in mg/kg")
+        return limits
+
+    def min_monitoring(self, kind: SessionKind) -> timedelta | None:
+        """Minimum monitoring after dosing; esketamine's label minimum is applied by the session rules."""
+        minutes = {SessionKind.IV_KETAMINE: self.iv_min_monitoring_min,
+                   SessionKind.IM_KETAMINE: self.im_min_monitoring_min}.get(kind)  # fmt: skip
+        return None if minutes is None else timedelta(minutes=minutes)
+
+    def protocol(self, protocol_id: str) -> Protocol:
+        """One of the clinic's protocols by id."""
+        if protocol_id not in self.protocols:
+            raise InvalidAnswerError("protocol_id", f"unknown protocol {protocol_id!r}", ", ".join(self.protocols))
+        return self.protocols[protocol_id]
+
+    def appointment(self, day: date) -> datetime:
+        """The UTC start of a session on ``day`` at the clinic's local ``session_time``."""
+        local = datetime.combine(day, self.session_time, tzinfo=zoneinfo.ZoneInfo(self.timezone))
+        return local.astimezone(UTC)
+
+    def local_date(self, at: datetime) -> date:
+        """The clinic's calendar date of a UTC time."""
+        return at.astimezone(zoneinfo.ZoneInfo(self.timezone)).date()

@@ -1,0 +1,116 @@
+"""Use cases for the Spravato REMS: enrolment, the Patient Monitoring Forms and their 7-day submission window."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+
+from ..clinic.exceptions import InvalidAnswerError
+from ..clinic.rems import FormStatus, PatientMonitoringForm, RemsEnrollment, due_date
+from .audit import audit
+from .authorization import Actor, Permission
+from .ports import ConflictError, UnitOfWork
+from .record_ports import RemsFormRecord
+
+
+@dataclass(frozen=True)
+class FormStatusRow:
+    """A form with its 7-day status as of a date."""
+
+    record: RemsFormRecord
+    due: date
+    status: FormStatus
+
+
+def enroll_patient(
+    uow: UnitOfWork, actor: Actor, patient_id: uuid.UUID, enrolled_on: date, *, patient_signed: bool,
+    prescriber_signed: bool,
+) -> RemsEnrollment:  # fmt: skip
+    """Record the signed Patient Enrollment Form (required before the first esketamine session)."""
+    actor.require(Permission.REMS_WRITE)
+    enrollment = RemsEnrollment(str(patient_id), enrolled_on, patient_signed, prescriber_signed)
+    with uow:
+        uow.patients.get(patient_id)
+        uow.rems.put_enrollment(patient_id, enrollment, actor.username)
+        audit(uow, actor, "create", "rems-enrollment", patient_id, patient_id, enrolled_on.isoformat())
+        uow.commit()
+    return enrollment
+
+
+def enrollment_of(uow: UnitOfWork, actor: Actor, patient_id: uuid.UUID) -> RemsEnrollment | None:
+    """The patient's REMS enrolment, if any."""
+    actor.require(Permission.REMS_READ)
+    with uow:
+        enrollment = uow.rems.enrollment(patient_id)
+        audit(uow, actor, "read", "rems-enrollment", patient_id, patient_id)
+        uow.commit()
+    return enrollment
+
+
+def _status(record: RemsFormRecord, as_of: date) -> FormStatusRow:
+    due = due_date(record.form.treatment_date)
+    submitted = record.submitted_on is not None and record.submitted_on <= as_of
+    return FormStatusRow(record, due, "submitted" if submitted else ("overdue" if as_of > due else "due"))
+
+
+def form_statuses(
+    uow: UnitOfWork, actor: Actor, as_of: date, *, patient_id: uuid.UUID | None = None, open_only: bool = False
+) -> Sequence[FormStatusRow]:
+    """Every form (or a patient's) with its status on ``as_of``: submitted, due, or overdue after 7 days."""
+    actor.require(Permission.REMS_READ)
+    with uow:
+        rows = [_status(r, as_of) for r in uow.rems.forms(patient_id)]
+        audit(uow, actor, "read", "rems-form", patient_id=patient_id, detail=f"as_of={as_of} n={len(rows)}")
+        uow.commit()
+    return [r for r in rows if r.status != "submitted"] if open_only else rows
+
+
+def get_form(uow: UnitOfWork, actor: Actor, form_id: uuid.UUID) -> RemsFormRecord:
+    """One Patient Monitoring Form."""
+    actor.require(Permission.REMS_READ)
+    with uow:
+        record = uow.rems.get_form(form_id)
+        audit(uow, actor, "read", "rems-form", form_id, record.patient_id)
+        uow.commit()
+    return record
+
+
+def mark_submitted(
+    uow: UnitOfWork, actor: Actor, form_id: uuid.UUID, expected_version: int, submitted_on: date
+) -> RemsFormRecord:
+    """Record that the form was submitted to the REMS (online or by fax) on ``submitted_on``."""
+    actor.require(Permission.REMS_WRITE)
+    with uow:
+        record = uow.rems.get_form(form_id)
+        if record.version != expected_version:
+            raise ConflictError(f"REMS form {form_id} is at version {record.version}, not {expected_version}")
+        if submitted_on < record.form.treatment_date:
+            raise InvalidAnswerError("submitted_on", f"{submitted_on} is before the session",
+                                     f">= {record.form.treatment_date}")  # fmt: skip
+        if record.submitted_on is not None:
+            raise InvalidAnswerError("submitted_on", f"already submitted on {record.submitted_on}", "one submission")
+        updated = replace(record, submitted_on=submitted_on)
+        version = uow.rems.update_form(updated, expected_version, actor.username, f"submitted on {submitted_on}")
+        audit(uow, actor, "update", "rems-form", form_id, record.patient_id, f"submitted on {submitted_on}")
+        uow.commit()
+    return replace(updated, version=version)
+
+
+def form_fields(form: PatientMonitoringForm) -> list[tuple[str, str]]:
+    """The form's fields as (name, printable value) pairs, in the form's order (for export and display)."""
+    out = []
+    for name, value in vars(form).items():
+        if isinstance(value, tuple):
+            text = "; ".join(str(v) for v in value) or "none"
+        elif value is None:
+            text = ""
+        elif isinstance(value, bool):
+            text = "Yes" if value else "No"
+        elif hasattr(value, "systolic"):
+            text = f"{value.systolic}/{value.diastolic}"
+        else:
+            text = str(value)
+        out.append((name, text))
+    return out
