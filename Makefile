@@ -12,9 +12,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-## Set up and run the demo: simulate the IV acute series, print a summary, write a plot.
+## Set up and serve the web app on a seeded synthetic demo clinic (SQLite), printing the demo logins.
 run: $(STAMP)
-	$(BIN)/ketamine-therapy demo --plot demo-iv-series.png
+	$(BIN)/ketamine-therapy serve --demo
 
 ## Set up and run the whole suite: lint, types, tests.
 test: $(STAMP) lint typecheck

@@ -95,6 +95,10 @@ class ClinicSettings:
         local = datetime.combine(day, self.session_time, tzinfo=zoneinfo.ZoneInfo(self.timezone))
         return local.astimezone(UTC)
 
+    def midnight(self, day: date) -> datetime:
+        """The UTC time at which the clinic's local ``day`` begins."""
+        return datetime.combine(day, time(0), tzinfo=zoneinfo.ZoneInfo(self.timezone)).astimezone(UTC)
+
     def local_date(self, at: datetime) -> date:
         """The clinic's calendar date of a UTC time."""
         return at.astimezone(zoneinfo.ZoneInfo(self.timezone)).date()

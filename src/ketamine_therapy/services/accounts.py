@@ -59,6 +59,7 @@ __all__ = [
     "hash_token",
     "list_users",
     "open_questionnaire",
+    "reset_password",
     "resolve_session",
     "set_user_active",
     "start_session",
@@ -247,6 +248,20 @@ def set_user_active(uow: UnitOfWork, actor: Actor, username: str, active: bool, 
         _audit(uow, actor, now, "update", "user", entity_id=username, detail="activated" if active else "deactivated")
         uow.commit()
     return updated
+
+
+def reset_password(uow: UnitOfWork, actor: Actor, username: str, *, clock: Clock = utc_now) -> str:
+    """Give a login a new generated password (returned once) and clear its lockout (needs USER_ADMIN)."""
+    actor.require(Permission.USER_ADMIN)
+    password = secrets.token_urlsafe(12)
+    with uow:
+        user = uow.users.get_by_username(username)
+        if user is None:
+            raise NotFoundError(f"user {username!r}")
+        uow.users.update(replace(user, password_hash=_hash_password(password), failed_logins=0, locked_until=None))
+        _audit(uow, actor, clock(), "update", "user", entity_id=username, detail="password reset")
+        uow.commit()
+    return password
 
 
 def ensure_admin(uow: UnitOfWork, clock: Clock = utc_now) -> str | None:

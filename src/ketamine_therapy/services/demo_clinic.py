@@ -252,3 +252,30 @@ def seed_demo_clinic(
                            row.record.form.treatment_date + timedelta(days=int(rng.integers(1, 6))))  # fmt: skip
     forms = len(form_statuses(new_uow(), NURSE, today))
     return SeedSummary(n_patients, scales, sessions_run, forms, by_course)
+
+
+DEMO_USERS = (
+    ("admin", "demo.admin"),
+    ("prescriber", "demo.prescriber"),
+    ("nurse", "demo.nurse"),
+    ("therapist", "demo.therapist"),
+    ("researcher", "demo.researcher"),
+)
+
+
+def demo_logins(new_uow: Callable[[], UnitOfWork]) -> list[tuple[str, str, str]]:
+    """Create the demo staff logins if missing and give each a fresh password: ``(role, username, password)``.
+
+    Demo mode only: the passwords are printed at every start so the demo can be opened.
+    """
+    from .accounts import create_user, list_users, reset_password
+
+    existing = {u.username for u in list_users(new_uow(), SYSTEM)}
+    out = []
+    for role, username in DEMO_USERS:
+        if username in existing:
+            password = reset_password(new_uow(), SYSTEM, username)
+        else:
+            _, password = create_user(new_uow(), SYSTEM, username, role)
+        out.append((role, username, password))
+    return out

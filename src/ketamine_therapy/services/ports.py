@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -57,6 +57,7 @@ class ScaleRepository(Protocol):
 
     def add(self, record: RecordedScale) -> None: ...
     def for_patient(self, patient_id: uuid.UUID) -> Sequence[RecordedScale]: ...
+    def taken_since(self, day: date) -> Sequence[RecordedScale]: ...
 
 
 class UnitOfWork(Protocol):

@@ -49,7 +49,8 @@ def enrollment_of(uow: UnitOfWork, actor: Actor, patient_id: uuid.UUID) -> RemsE
     return enrollment
 
 
-def _status(record: RemsFormRecord, as_of: date) -> FormStatusRow:
+def status_on(record: RemsFormRecord, as_of: date) -> FormStatusRow:
+    """A form's 7-day status on ``as_of``."""
     due = due_date(record.form.treatment_date)
     submitted = record.submitted_on is not None and record.submitted_on <= as_of
     return FormStatusRow(record, due, "submitted" if submitted else ("overdue" if as_of > due else "due"))
@@ -61,7 +62,7 @@ def form_statuses(
     """Every form (or a patient's) with its status on ``as_of``: submitted, due, or overdue after 7 days."""
     actor.require(Permission.REMS_READ)
     with uow:
-        rows = [_status(r, as_of) for r in uow.rems.forms(patient_id)]
+        rows = [status_on(r, as_of) for r in uow.rems.forms(patient_id)]
         audit(uow, actor, "read", "rems-form", patient_id=patient_id, detail=f"as_of={as_of} n={len(rows)}")
         uow.commit()
     return [r for r in rows if r.status != "submitted"] if open_only else rows

@@ -345,7 +345,13 @@ def _monitoring_form(
     low, high = BP_40_MIN_WINDOW
     near_40 = [(abs(at - started - timedelta(minutes=40)), bp) for at, bp in readings if low <= at - started <= high]
     screenings = uow.screenings.for_patient(record.patient_id)
-    meds = screenings[-1].input.medications if screenings else None
+    if not screenings:
+        raise InvalidAnswerError(
+            "screening",
+            "none recorded: the REMS form needs the patient's medications",
+            "a screening listing benzodiazepines, sedative-hypnotics, stimulants, MAOIs",
+        )
+    meds = screenings[-1].input.medications
     earlier = [r for r in uow.sessions.for_patient(record.patient_id)
                if r.id != record.id and r.session.kind is SessionKind.ESKETAMINE
                and r.session.state is SessionState.DISCHARGED]  # fmt: skip
@@ -365,10 +371,10 @@ def _monitoring_form(
         bp_before_administration=_bp(s.prechecks.bp if s.prechecks else None),
         bp_40_min_after=_bp(min(near_40, key=lambda x: x[0])[1] if near_40 else None),
         bp_before_end_of_session=_bp(readings[-1][1] if readings else None),
-        benzodiazepines=None if meds is None else "benzodiazepine" in meds,
-        non_benzodiazepine_sedative_hypnotics=None if meds is None else "sedative-hypnotic" in meds,
-        psychostimulants=None if meds is None else "psychostimulant" in meds,
-        maois=None if meds is None else "maoi" in meds,
+        benzodiazepines="benzodiazepine" in meds,
+        non_benzodiazepine_sedative_hypnotics="sedative-hypnotic" in meds,
+        psychostimulants="psychostimulant" in meds,
+        maois="maoi" in meds,
         sedation=seen.sedation,
         dissociation=seen.dissociation,
         respiratory_depression=seen.respiratory_depression,

@@ -6,9 +6,9 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -161,11 +161,15 @@ class SqlScaleRepository:
         self.session.flush()
 
     def for_patient(self, patient_id: uuid.UUID) -> Sequence[RecordedScale]:
+        return self._records(select(ScaleResultRow).where(ScaleResultRow.patient_id == patient_id))
+
+    def taken_since(self, day: date) -> Sequence[RecordedScale]:
+        return self._records(select(ScaleResultRow).where(ScaleResultRow.taken_on >= day))
+
+    def _records(self, query: Select[Any]) -> Sequence[RecordedScale]:
         from ..clinic.scales import score
 
-        rows = self.session.scalars(
-            select(ScaleResultRow).where(ScaleResultRow.patient_id == patient_id).order_by(ScaleResultRow.taken_on)
-        ).all()
+        rows = self.session.scalars(query.order_by(ScaleResultRow.taken_on, ScaleResultRow.recorded_at)).all()
         out = []
         for row in rows:
             result: ScaleResult = score(row.scale_id, row.answers)  # re-derived from the stored items

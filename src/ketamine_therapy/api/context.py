@@ -1,0 +1,35 @@
+"""What the web edges share per application: the unit-of-work factory, settings, jobs and the login limiter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from ..config import Settings
+from ..services.accounts import LoginRateLimiter
+from ..services.jobs import JobRunner
+from ..services.ports import UnitOfWork
+
+
+@dataclass
+class AppContext:
+    """Built once by the composition root (``app.create_app``) and kept on ``app.state.context``."""
+
+    settings: Settings
+    new_uow: Callable[[], UnitOfWork]
+    jobs: JobRunner
+    limiter: LoginRateLimiter
+    pseudonym_key: bytes
+
+
+def context(request: Request) -> AppContext:
+    """The application's context (a FastAPI dependency)."""
+    ctx: AppContext = request.app.state.context
+    return ctx
+
+
+def client_address(request: Request) -> str:
+    """Where the request comes from (for the audit log and the login limiter)."""
+    return request.client.host if request.client else "unknown"

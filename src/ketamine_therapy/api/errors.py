@@ -1,0 +1,138 @@
+"""Errors as ``application/problem+json`` (RFC 9457) naming the field and the rule; the same mapping serves the
+web pages, which render the problem instead of JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+
+from ..clinic.exceptions import ClinicError, InvalidAnswerError
+from ..clinic.rems import EnrollmentRequiredError
+from ..clinic.sessions import InvalidTransitionError, OverrideRequiredError, UnmetCriteriaError
+from ..pharmacology.exceptions import InvalidInputError
+from ..services.accounts import (
+    AccountLockedError,
+    AuthenticationError,
+    LinkInvalidError,
+    RateLimitedError,
+    SessionExpiredError,
+)
+from ..services.authorization import PermissionDeniedError
+from ..services.jobs import UnknownJobError
+from ..services.ports import ConflictError, NotFoundError
+from .auth import CsrfError
+
+PROBLEM = "application/problem+json"
+
+
+class PreconditionRequiredError(Exception):
+    """A change to a versioned record without ``If-Match`` (or ``version``)."""
+
+
+@dataclass
+class Problem:
+    """One problem: HTTP status, a type slug, a title and the detail; ``field``/``allowed`` for bad input."""
+
+    status: int
+    type: str
+    title: str
+    detail: str
+    extra: dict[str, object] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def body(self) -> dict[str, object]:
+        return {"type": f"/problems/{self.type}", "title": self.title, "status": self.status, "detail": self.detail,
+                **self.extra}  # fmt: skip
+
+
+def _field(exc: InvalidAnswerError | InvalidInputError) -> dict[str, object]:
+    return {"field": exc.field, "allowed": exc.allowed}
+
+
+def problem_of(exc: Exception) -> Problem | None:
+    """The problem an exception stands for (``None`` for an unexpected error: a 500)."""
+    match exc:
+        case InvalidAnswerError() | InvalidInputError():
+            return Problem(422, "invalid-input", "Invalid input", str(exc), _field(exc))
+        case OverrideRequiredError():
+            return Problem(422, "override-required", "Dose outside the hard limits", str(exc),
+                           {"rule": "dose limits: an override needs a reason from a prescriber"})  # fmt: skip
+        case UnmetCriteriaError():
+            return Problem(409, "criteria-unmet", f"Cannot move to {exc.step.value}", str(exc),
+                           {"unmet": list(exc.unmet)})  # fmt: skip
+        case InvalidTransitionError():
+            return Problem(409, "invalid-transition", "Not allowed in this state", str(exc),
+                           {"allowed": list(exc.allowed)})  # fmt: skip
+        case EnrollmentRequiredError():
+            return Problem(409, "rems-enrollment-required", "Spravato REMS enrolment required", str(exc))
+        case ClinicError():
+            return Problem(422, "clinic-rule", "Not allowed by the clinic rules", str(exc))
+        case PermissionDeniedError():
+            return Problem(403, "forbidden", "Forbidden", str(exc), {"permission": exc.permission.value})
+        case CsrfError():
+            return Problem(403, "csrf", "Forbidden", str(exc))
+        case RateLimitedError():
+            return Problem(429, "rate-limited", "Too many attempts", str(exc), {},
+                           {"Retry-After": str(exc.retry_after_seconds)})  # fmt: skip
+        case AccountLockedError():
+            return Problem(423, "locked", "Account locked", str(exc))
+        case AuthenticationError() | SessionExpiredError():
+            return Problem(401, "unauthorized", "Not logged in", str(exc), {}, {"WWW-Authenticate": "Bearer"})
+        case LinkInvalidError():
+            return Problem(404, "link-invalid", "Link not valid", str(exc))
+        case NotFoundError() | UnknownJobError():
+            return Problem(404, "not-found", "Not found", str(exc).strip("'\""))
+        case ConflictError():
+            return Problem(412 if "version" in str(exc) else 409, "conflict",
+                           "Changed by someone else" if "version" in str(exc) else "Conflict", str(exc))  # fmt: skip
+        case PreconditionRequiredError():
+            return Problem(428, "precondition-required", "Version required", str(exc))
+    return None
+
+
+def problem_response(problem: Problem) -> Response:
+    """The problem as ``application/problem+json``."""
+    return JSONResponse(problem.body(), status_code=problem.status, media_type=PROBLEM, headers=problem.headers)
+
+
+def _validation_problem(exc: RequestValidationError) -> Problem:
+    errors = exc.errors()
+    first = errors[0] if errors else {}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header"))
+    detail = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg", "invalid request"))
+    return Problem(422, "invalid-input", "Invalid input", detail,
+                   {"field": where or None, "allowed": None, "errors": [
+                       {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
+                       for e in errors]})  # fmt: skip
+
+
+PageRenderer = Callable[[Request, Problem], Response]
+
+
+def install_errors(app: FastAPI, render_page: PageRenderer) -> None:
+    """Map domain and service errors to problem+json under ``/api`` and to ``render_page`` elsewhere."""
+
+    def respond(request: Request, problem: Problem) -> Response:
+        if request.url.path.startswith("/api/"):
+            return problem_response(problem)
+        return render_page(request, problem)
+
+    async def on_error(request: Request, exc: Exception) -> Response:
+        problem = problem_of(exc)
+        if problem is None:
+            raise exc
+        return respond(request, problem)
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return respond(request, _validation_problem(exc))
+
+    for kind in (ClinicError, InvalidInputError, PermissionDeniedError, CsrfError, RateLimitedError,
+                 AuthenticationError, SessionExpiredError, LinkInvalidError, NotFoundError, UnknownJobError,
+                 ConflictError, PreconditionRequiredError):  # fmt: skip
+        app.add_exception_handler(kind, on_error)
+    app.add_exception_handler(RequestValidationError, on_validation)

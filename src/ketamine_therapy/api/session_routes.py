@@ -1,0 +1,302 @@
+"""The session runner over HTTP: each step sends ``If-Match`` with the version it read (optimistic locking).
+
+Times default to now (UTC); a client may send ``at`` (timezone-aware) for something recorded a moment ago.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Response, status
+from pydantic import AwareDatetime, BaseModel, Field
+
+from ..clinic.sessions import BloodPressure, DischargeAssessment, PreChecks, PregnancyTest, Session, SessionKind
+from ..clinic.sessions import Severity as AeSeverity
+from ..services import treatment
+from ..services.clinic_settings import get_settings
+from ..services.record_ports import SessionRecord
+from .auth import ActorDep, ContextDep
+from .versioning import expected_version, tag
+
+router = APIRouter(tags=["sessions"])
+Version = Annotated[int, Depends(expected_version)]
+
+
+class SessionOut(BaseModel):
+    """A session with everything recorded on it; ``version`` is its ETag."""
+
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    plan_id: uuid.UUID | None
+    number: int | None
+    version: int
+    session: Session
+
+    @classmethod
+    def of(cls, r: SessionRecord) -> SessionOut:
+        return cls(id=r.id, patient_id=r.patient_id, plan_id=r.plan_id, number=r.number, version=r.version,
+                   session=r.session)  # fmt: skip
+
+
+class DayEntry(BaseModel):
+    """A session on the day's list."""
+
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    patient_name: str
+    kind: str
+    state: str
+    scheduled_at: datetime
+    version: int
+
+
+class ScheduleIn(BaseModel):
+    """A single session outside a plan (a booster, say)."""
+
+    kind: Literal["iv-ketamine", "im-ketamine", "esketamine"]
+    scheduled_at: AwareDatetime
+
+
+class At(BaseModel):
+    """When it happened (default: now)."""
+
+    at: AwareDatetime | None = None
+
+    def when(self) -> datetime:
+        return self.at or datetime.now(UTC)
+
+
+class BpIn(BaseModel):
+    """A blood pressure in mmHg."""
+
+    systolic: int = Field(ge=1, le=400)
+    diastolic: int = Field(ge=1, le=300)
+
+
+class CheckInIn(At):
+    """The pre-checks the clinic's policy asks for (fasting times for esketamine)."""
+
+    consent: bool
+    ride_home: bool
+    pregnancy_test: Literal["negative", "positive", "not_applicable", "not_done"]
+    bp: BpIn
+    last_food_at: AwareDatetime | None = None
+    last_liquid_at: AwareDatetime | None = None
+
+
+class BpDecisionIn(At):
+    """The documented decision on a pre-dose BP above the gate."""
+
+    proceed: bool
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class DoseIn(At):
+    """IV: ``mg_per_kg`` and ``duration_min``; IM: ``mg_per_kg``; esketamine: ``total_mg`` (56 or 84).
+
+    ``weight_kg`` defaults to the latest recorded weight; ``override_reason`` (prescribers only) allows a dose
+    outside the clinic's hard limits and is recorded.
+    """
+
+    mg_per_kg: float | None = Field(default=None, gt=0, le=10)
+    total_mg: int | None = Field(default=None, gt=0, le=1000)
+    duration_min: float | None = Field(default=None, gt=0, le=600)
+    weight_kg: float | None = Field(default=None, gt=0, le=500)
+    override_reason: str | None = Field(default=None, min_length=1, max_length=500)
+
+
+class VitalsIn(At):
+    """One timed set of vitals; any may be missing but not all (BP needs both numbers)."""
+
+    systolic: int | None = Field(default=None, ge=0, le=400)
+    diastolic: int | None = Field(default=None, ge=0, le=300)
+    heart_rate: int | None = Field(default=None, ge=0, le=400)
+    spo2: int | None = Field(default=None, ge=0, le=100)
+    respiratory_rate: int | None = Field(default=None, ge=0, le=100)
+
+
+class ScoreIn(At):
+    """A CADSS-6 total (0-24) or a MOAA/S score (0-5)."""
+
+    value: int = Field(ge=0, le=100)
+
+
+class AdverseEventIn(At):
+    """An adverse event."""
+
+    description: str = Field(min_length=1, max_length=1000)
+    severity: Literal["mild", "moderate", "severe"]
+
+
+class DischargeIn(At):
+    """The discharge assessment; esketamine sessions also give the REMS observations (Y/N)."""
+
+    clinically_stable: bool
+    sedation_resolved: bool
+    dissociation_resolved: bool
+    respiratory_depression_resolved: bool
+    bp_decreasing_or_safe: bool
+    rems_sedation: bool | None = None
+    rems_dissociation: bool | None = None
+    rems_respiratory_depression: bool | None = None
+    lot_number: str | None = Field(default=None, max_length=40)
+
+
+class StopIn(At):
+    """Why the session stops early."""
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+def _out(record: SessionRecord, response: Response) -> SessionOut:
+    tag(response, record.version)
+    return SessionOut.of(record)
+
+
+@router.get("/sessions")
+def day_list(
+    actor: ActorDep, ctx: ContextDep, day: Annotated[date | None, Query(description="clinic-local date")] = None
+) -> list[DayEntry]:
+    """The sessions of one day in the clinic's time zone (default today)."""
+    settings, _ = get_settings(ctx.new_uow())
+    local_day = day or settings.local_date(datetime.now(UTC))
+    found = treatment.sessions_between(ctx.new_uow(), actor, settings.midnight(local_day),
+                                       settings.midnight(local_day + timedelta(days=1)))  # fmt: skip
+    return [DayEntry(id=r.id, patient_id=r.patient_id, patient_name=f"{p.given_name} {p.family_name}",
+                     kind=r.session.kind.value, state=r.session.state.value, scheduled_at=r.session.scheduled_at,
+                     version=r.version) for r, p in found]  # fmt: skip
+
+
+@router.post("/patients/{patient_id}/sessions", status_code=status.HTTP_201_CREATED)
+def schedule(
+    patient_id: uuid.UUID, body: ScheduleIn, actor: ActorDep, ctx: ContextDep, response: Response
+) -> SessionOut:
+    """Schedule a session outside a plan."""
+    record = treatment.schedule_session(ctx.new_uow(), actor, patient_id, SessionKind(body.kind), body.scheduled_at)
+    return _out(record, response)
+
+
+@router.get("/patients/{patient_id}/sessions")
+def for_patient(patient_id: uuid.UUID, actor: ActorDep, ctx: ContextDep) -> list[SessionOut]:
+    """The patient's sessions in scheduled order."""
+    return [SessionOut.of(r) for r in treatment.sessions_for(ctx.new_uow(), actor, patient_id)]
+
+
+@router.get("/sessions/{session_id}")
+def get_session(session_id: uuid.UUID, actor: ActorDep, ctx: ContextDep, response: Response) -> SessionOut:
+    """One session (``ETag`` = its version)."""
+    return _out(treatment.get_session(ctx.new_uow(), actor, session_id), response)
+
+
+@router.get("/sessions/{session_id}/history")
+def history(session_id: uuid.UUID, actor: ActorDep, ctx: ContextDep) -> list[dict[str, object]]:
+    """Every stored version with who, when and why."""
+    return [{"version": v.version, "changed_at": v.changed_at.isoformat(), "changed_by": v.changed_by,
+             "reason": v.reason, "session": v.snapshot}
+            for v in treatment.session_history(ctx.new_uow(), actor, session_id)]  # fmt: skip
+
+
+@router.post("/sessions/{session_id}/check-in")
+def check_in(
+    session_id: uuid.UUID, body: CheckInIn, actor: ActorDep, ctx: ContextDep, version: Version, response: Response
+) -> SessionOut:
+    """Record pre-checks and check in (esketamine: REMS enrolment required)."""
+    checks = PreChecks(
+        body.consent,
+        body.ride_home,
+        PregnancyTest(body.pregnancy_test),
+        BloodPressure(body.bp.systolic, body.bp.diastolic),
+        body.last_food_at,
+        body.last_liquid_at,
+    )
+    return _out(treatment.check_in_session(ctx.new_uow(), actor, session_id, version, checks, body.when()), response)
+
+
+@router.post("/sessions/{session_id}/bp-decision")
+def bp_decision(
+    session_id: uuid.UUID, body: BpDecisionIn, actor: ActorDep, ctx: ContextDep, version: Version, response: Response
+) -> SessionOut:
+    """Document the decision on a pre-dose BP above the gate (never a silent block)."""
+    record = treatment.decide_bp_session(ctx.new_uow(), actor, session_id, version, body.proceed, body.reason,
+                                         body.when())  # fmt: skip
+    return _out(record, response)
+
+
+@router.post("/sessions/{session_id}/dose")
+def dose(
+    session_id: uuid.UUID, body: DoseIn, actor: ActorDep, ctx: ContextDep, version: Version, response: Response
+) -> SessionOut:
+    """Record the dose within the hard limits (or with a prescriber's override) and start dosing."""
+    order = treatment.DoseOrder(body.mg_per_kg, body.total_mg, body.duration_min, body.weight_kg, body.override_reason)
+    return _out(treatment.start_dosing_session(ctx.new_uow(), actor, session_id, version, order, body.when()), response)
+
+
+@router.post("/sessions/{session_id}/monitoring")
+def monitoring(
+    session_id: uuid.UUID, body: At, actor: ActorDep, ctx: ContextDep, version: Version, response: Response
+) -> SessionOut:
+    """Dosing is over: monitor until discharge."""
+    return _out(treatment.begin_monitoring(ctx.new_uow(), actor, session_id, version, body.when()), response)
+
+
+@router.post("/sessions/{session_id}/vitals")
+def vitals(
+    session_id: uuid.UUID, body: VitalsIn, actor: ActorDep, ctx: ContextDep, version: Version, response: Response
+) -> SessionOut:
+    """Add timed vitals (plausibility-checked)."""
+    record = treatment.add_vitals(ctx.new_uow(), actor, session_id, version, body.when(), systolic=body.systolic,
+                                  diastolic=body.diastolic, heart_rate=body.heart_rate, spo2=body.spo2,
+                                  respiratory_rate=body.respiratory_rate)  # fmt: skip
+    return _out(record, response)
+
+
+@router.post("/sessions/{session_id}/cadss6")
+def cadss6(
+    session_id: uuid.UUID, body: ScoreIn, actor: ActorDep, ctx: ContextDep, version: Version, response: Response
+) -> SessionOut:
+    """Add a CADSS-6 dissociation total."""
+    return _out(treatment.add_cadss6(ctx.new_uow(), actor, session_id, version, body.value, body.when()), response)
+
+
+@router.post("/sessions/{session_id}/moaas")
+def moaas(
+    session_id: uuid.UUID, body: ScoreIn, actor: ActorDep, ctx: ContextDep, version: Version, response: Response
+) -> SessionOut:
+    """Add a MOAA/S sedation score."""
+    return _out(treatment.add_moaas(ctx.new_uow(), actor, session_id, version, body.value, body.when()), response)
+
+
+@router.post("/sessions/{session_id}/adverse-events")
+def adverse_event(
+    session_id: uuid.UUID, body: AdverseEventIn, actor: ActorDep, ctx: ContextDep, version: Version,
+    response: Response,
+) -> SessionOut:  # fmt: skip
+    """Add an adverse event."""
+    record = treatment.add_adverse_event(ctx.new_uow(), actor, session_id, version, body.description,
+                                         AeSeverity(body.severity), body.when())  # fmt: skip
+    return _out(record, response)
+
+
+@router.post("/sessions/{session_id}/discharge")
+def discharge(
+    session_id: uuid.UUID, body: DischargeIn, actor: ActorDep, ctx: ContextDep, version: Version, response: Response
+) -> SessionOut:
+    """Discharge when the rules hold; an esketamine session files its REMS Patient Monitoring Form."""
+    assessment = DischargeAssessment(body.clinically_stable, body.sedation_resolved, body.dissociation_resolved,
+                                     body.respiratory_depression_resolved, body.bp_decreasing_or_safe)  # fmt: skip
+    rems = None
+    flags = (body.rems_sedation, body.rems_dissociation, body.rems_respiratory_depression)
+    if all(f is not None for f in flags):
+        rems = treatment.RemsObservations(bool(flags[0]), bool(flags[1]), bool(flags[2]), body.lot_number)
+    record = treatment.discharge_session(ctx.new_uow(), actor, session_id, version, assessment, body.when(), rems)
+    return _out(record, response)
+
+
+@router.post("/sessions/{session_id}/stop")
+def stop(
+    session_id: uuid.UUID, body: StopIn, actor: ActorDep, ctx: ContextDep, version: Version, response: Response
+) -> SessionOut:
+    """Stop the session early, with a reason."""
+    return _out(treatment.stop_session(ctx.new_uow(), actor, session_id, version, body.reason, body.when()), response)

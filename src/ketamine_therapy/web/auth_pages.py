@@ -1,0 +1,110 @@
+"""Logging in and out of the web pages: the session token travels in the ``kt_session`` cookie (HttpOnly,
+SameSite=Strict, Secure unless the settings say otherwise); the server ends idle sessions (automatic logoff)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from ..api.auth import COOKIE, caller
+from ..api.auth_routes import login
+from ..api.context import client_address
+from ..services.accounts import (
+    AccountLockedError,
+    AuthenticationError,
+    RateLimitedError,
+    SessionExpiredError,
+    end_session,
+)
+from .base import ContextDep, form_actor, render
+
+router = APIRouter()
+
+MAX_NEXT_LENGTH = 2000
+
+
+async def read_form(request: Request) -> FormData:
+    """The posted form (read in the event loop, so that the page handlers themselves can be plain functions)."""
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(read_form)]
+
+
+def safe_next(target: str | None) -> str:
+    """``target`` if it is a path on this site (never another host: no open redirect), else ``/``."""
+    if not target or len(target) > MAX_NEXT_LENGTH or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or parts.path in ("/login", "/logout"):
+        return "/"
+    return target
+
+
+def _login_page(request: Request, next_url: str, *, error: str = "", username: str = "", status_code: int = 200,
+                expired: bool = False) -> HTMLResponse:  # fmt: skip
+    return render(request, "login.html", None, status_code, next_url=next_url, error=error, username=username,
+                  expired=expired)  # fmt: skip
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/", expired: bool = False) -> HTMLResponse:
+    """The login form; ``next`` is where to go after logging in (a local path)."""
+    return _login_page(request, safe_next(next), expired=expired)
+
+
+@router.post("/login", response_model=None)
+def login_submit(
+    request: Request,
+    ctx: ContextDep,
+    username: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    next: Annotated[str, Form(max_length=MAX_NEXT_LENGTH)] = "/",
+) -> Response:
+    """Check the credentials (rate-limited per source, audited) and start a session in the cookie."""
+    target = safe_next(next)
+    try:
+        token, _ = login(ctx, request, username, password)
+    except RateLimitedError as exc:
+        wait = exc.retry_after_seconds
+        page = _login_page(request, target, username=username, status_code=429,
+                           error=f"Too many login attempts from this device. Try again in {wait} s.")  # fmt: skip
+        page.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return page
+    except AccountLockedError as exc:
+        until = exc.locked_until.strftime("%H:%M UTC")
+        return _login_page(request, target, username=username, status_code=423,
+                           error=f"This account is locked after too many failed logins. Try again after {until}, "
+                           "or ask an administrator to reset the password.")  # fmt: skip
+    except AuthenticationError:
+        return _login_page(request, target, username=username, status_code=401,
+                           error="Invalid username or password.")  # fmt: skip
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=ctx.settings.cookie_secure, path="/")
+    return response
+
+
+@router.post("/logout", response_model=None)
+def logout(request: Request, ctx: ContextDep, form: FormDep) -> Response:
+    """End the session (CSRF-checked) and forget the cookie."""
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/", secure=ctx.settings.cookie_secure, httponly=True, samesite="strict")
+    try:
+        who = caller(request, ctx, None)
+    except SessionExpiredError:
+        return response  # already logged out
+    form_actor(request, who, form)
+    end_session(ctx.new_uow(), request.cookies.get(COOKIE, ""), client_address(request))
+    return response
+
+
+@router.get("/logout")
+def logout_get() -> RedirectResponse:
+    """Logging out needs a form post (CSRF-checked); a plain visit just goes to the login page."""
+    return RedirectResponse("/login", status_code=303)
