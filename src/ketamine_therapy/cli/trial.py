@@ -17,18 +17,8 @@ trial_app = typer.Typer(help="In-silico trials of regimens (spec format: docs/tr
 
 def _format(kind: str, value: Estimate) -> str:
     """An estimate and its interval in the endpoint's unit."""
-
-    def one(x: float | None) -> str:
-        if x is None:
-            return "not reached" if kind == "time_to_relapse" else "-"
-        if kind in ("response", "remission"):
-            return f"{100 * x:.1f}%"
-        if kind.startswith("cost_"):
-            return f"${x:,.0f}"
-        return f"{x:.1f}" + (" d" if kind == "time_to_relapse" else "")
-
-    low, high = value.ci95
-    return f"{one(value.estimate)} [{one(low)}, {one(high)}]"
+    estimate, low, high = value.formatted(kind)
+    return f"{estimate} [{low}, {high}]"
 
 
 def _table(result: TrialResult) -> Table:

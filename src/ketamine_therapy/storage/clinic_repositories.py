@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -60,6 +61,25 @@ class _Versions:
             .order_by(RecordVersionRow.version)
         ).all()
         return [RecordVersion(r.version, r.snapshot, r.changed_at, r.changed_by, r.reason) for r in rows]
+
+
+DocumentRow = TypeVar("DocumentRow", RemsEnrollmentRow, CoverageRow)
+
+
+def _put_patient_document(
+    session: Session, kind: type[DocumentRow], entity: str, patient_id: uuid.UUID,
+    data: dict[str, object], by: str,
+) -> None:  # fmt: skip
+    """Store a one-per-patient document, keeping the previous one in ``record_versions``."""
+    row = session.get(kind, patient_id)
+    now = datetime.now(UTC)
+    if row is None:
+        session.add(kind(patient_id=patient_id, data=data, updated_at=now, updated_by=by))
+    else:
+        row.data, row.updated_at, row.updated_by = data, now, by
+    session.flush()
+    session.add(RecordVersionRow(entity=entity, entity_id=str(patient_id), version=0, snapshot=data, changed_at=now,
+                                 changed_by=by, reason=f"{entity} recorded"))  # fmt: skip
 
 
 def _check_version(what: str, current: int, expected: int) -> None:
@@ -205,17 +225,7 @@ class SqlRemsRepository(_Versions):
         return None if row is None else load(RemsEnrollment, row.data)
 
     def put_enrollment(self, patient_id: uuid.UUID, enrollment: RemsEnrollment, by: str) -> None:
-        row = self.session.get(RemsEnrollmentRow, patient_id)
-        now, data = datetime.now(UTC), dump(enrollment)
-        if row is None:
-            self.session.add(RemsEnrollmentRow(patient_id=patient_id, data=data, updated_at=now, updated_by=by))
-        else:
-            row.data, row.updated_at, row.updated_by = data, now, by
-        self.session.flush()
-        self.session.add(
-            RecordVersionRow(entity="rems_enrollment", entity_id=str(patient_id), version=0, snapshot=data,
-                             changed_at=now, changed_by=by, reason="enrolment recorded")
-        )  # fmt: skip
+        _put_patient_document(self.session, RemsEnrollmentRow, "rems_enrollment", patient_id, dump(enrollment), by)
 
     def add_form(self, record: RemsFormRecord, by: str) -> None:
         data = dump(record.form)
@@ -269,17 +279,7 @@ class SqlCoverageRepository:
         return None if row is None else load(Coverage, row.data)
 
     def put(self, patient_id: uuid.UUID, coverage: Coverage, by: str) -> None:
-        row = self.session.get(CoverageRow, patient_id)
-        now, data = datetime.now(UTC), dump(coverage)
-        if row is None:
-            self.session.add(CoverageRow(patient_id=patient_id, data=data, updated_at=now, updated_by=by))
-        else:
-            row.data, row.updated_at, row.updated_by = data, now, by
-        self.session.flush()
-        self.session.add(
-            RecordVersionRow(entity="coverage", entity_id=str(patient_id), version=0, snapshot=data,
-                             changed_at=now, changed_by=by, reason="coverage recorded")
-        )  # fmt: skip
+        _put_patient_document(self.session, CoverageRow, "coverage", patient_id, dump(coverage), by)
 
 
 class SqlSettingsRepository(_Versions):

@@ -261,18 +261,8 @@ def start_trial(request: Request, who: CallerDep, ctx: ContextDep, form: FormDep
 
 def _estimate(kind: str, value: Estimate) -> tuple[str, str]:
     """An estimate and its 95% interval in the endpoint's unit."""
-
-    def one(x: float | None) -> str:
-        if x is None:
-            return "not reached" if kind == "time_to_relapse" else "–"
-        if kind in ("response", "remission"):
-            return f"{100 * x:.1f}%"
-        if kind.startswith("cost_"):
-            return f"${x:,.0f}"
-        return f"{x:.1f}" + (" d" if kind == "time_to_relapse" else "")
-
-    low, high = value.ci95
-    return one(value.estimate), f"{one(low)} to {one(high)}"
+    estimate, low, high = value.formatted(kind)
+    return estimate, f"{low} to {high}"
 
 
 @dataclass(frozen=True)

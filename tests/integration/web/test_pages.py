@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -68,7 +68,7 @@ class Web:
     logins: dict[str, tuple[str, str]]
     settings: Settings
 
-    def login(self, role: str, next_url: str = "/") -> httpx.Response:
+    def login(self, role: str, next_url: str = "/") -> httpx2.Response:
         username, password = self.logins[role]
         response = self.client.post("/login", data={"username": username, "password": password, "next": next_url},
                                     follow_redirects=False)  # fmt: skip
@@ -83,7 +83,7 @@ class Web:
     def patient_ids(self) -> list[str]:
         return list(dict.fromkeys(PATIENT_LINK.findall(self.client.get("/patients").text)))
 
-    def post(self, path: str, data: dict[str, str | list[str]], **kw: object) -> httpx.Response:
+    def post(self, path: str, data: dict[str, str | list[str]], **kw: object) -> httpx2.Response:
         return self.client.post(path, data={"csrf_token": self.csrf(), **data}, follow_redirects=False, **kw)  # type: ignore[arg-type]
 
 

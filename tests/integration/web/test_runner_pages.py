@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import httpx
+import httpx2
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -170,7 +170,7 @@ class Runner:
 
     def post(
         self, step: str, data: dict[str, str], *, htmx: bool = False, version: int | None = None
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         """Post form ``step``; the runner page (or the HTMX column) it answers with becomes the current page."""
         if not self.html:
             self.open()

@@ -31,6 +31,20 @@ class Estimate:
         """``{"estimate": x, "ci95": [lo, hi]}``."""
         return {"estimate": self.estimate, "ci95": list(self.ci95)}
 
+    def formatted(self, kind: str) -> tuple[str, str, str]:
+        """Estimate, lower and upper bound as text in the unit of an endpoint ``kind`` (%, $, days or points)."""
+
+        def one(x: float | None) -> str:
+            if x is None:
+                return "not reached" if kind == "time_to_relapse" else "–"
+            if kind in ("response", "remission"):
+                return f"{100 * x:.1f}%"
+            if kind.startswith("cost_"):
+                return f"${x:,.0f}"
+            return f"{x:.1f}" + (" d" if kind == "time_to_relapse" else "")
+
+        return one(self.estimate), one(self.ci95[0]), one(self.ci95[1])
+
 
 def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
