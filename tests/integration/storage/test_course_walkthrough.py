@@ -2,8 +2,8 @@
 
 IV: screen -> plan (6 infusions on the clinic's calendar) -> 6 sessions with pre-checks, a BP-gate decision, dose,
 timed vitals and discharge -> MADRS -> response -> booster recommendation -> cost.
-Spravato: REMS enrolment -> plan -> sessions -> a Patient Monitoring Form per session, 7-day tracker -> cost with
-insurance.
+Spravato: screen -> REMS enrolment -> plan -> 6 sessions with vitals -> MADRS -> response -> booster -> a Patient
+Monitoring Form per session with the 7-day tracker -> cost with insurance.
 """
 
 from __future__ import annotations
@@ -142,58 +142,81 @@ def test_a_whole_iv_course_through_the_services(new_uow) -> None:  # type: ignor
     assert all(e.source == "127.0.0.1" for e in log)
 
 
-def test_a_spravato_course_files_a_rems_form_per_session(new_uow) -> None:  # type: ignore[no-untyped-def]
+def test_a_whole_spravato_course_with_rems_forms(new_uow) -> None:  # type: ignore[no-untyped-def]
+    """screen -> plan -> 6 sessions with vitals -> MADRS -> response -> booster -> REMS forms -> cost, in one test."""
     patient = Patient("Ada", "Okafor", date(1985, 6, 1), "female")
     register_patient(new_uow(), DR, patient, WeightRecord(date(2026, 11, 20), 64.0))
-    screen_patient(new_uow(), DR, patient.id,
-                   ScreeningInput(24, "severe", TRIALS, True, False, "intranasal-esketamine",
-                                  medications=frozenset({"benzodiazepine"})), date(2026, 11, 20))  # fmt: skip
+    on_benzodiazepine = ScreeningInput(24, "severe", TRIALS, True, False, "intranasal-esketamine",
+                                       medications=frozenset({"benzodiazepine"}))  # fmt: skip
+    screening = screen_patient(new_uow(), DR, patient.id, on_benzodiazepine, date(2026, 11, 20))
+    assert screening.report.trd.is_trd
+    assert [f.rule_id for f in screening.report.precautions]  # benzodiazepine: a documented precaution, not a stop
     set_coverage(new_uow(), DR, patient.id, Coverage("commercial", True, Decimal("0.2")))
     plan, sessions = create_plan(new_uow(), DR, patient.id, "spravato-trd-84", date(2026, 11, 23))
+    assert [s.dose_mg for s in plan.plan.sessions[:3]] == [56, 84, 84]  # 84 mg only after the 56 mg start
     settings = demo_settings()
-    first, second = sessions[0], sessions[1]
+    record_scale(new_uow(), NURSE, patient.id, "MADRS", madrs(34), date(2026, 11, 23))
     start = settings.appointment(plan.plan.sessions[0].day)
     checks = PreChecks(True, True, PregnancyTest.NEGATIVE, BloodPressure(124, 80), start - timedelta(hours=3),
                        start - timedelta(hours=1))  # fmt: skip
     with pytest.raises(EnrollmentRequiredError):  # REMS enrolment comes before the first session
-        runner.check_in_session(new_uow(), NURSE, first.id, first.version, checks, start)
+        runner.check_in_session(new_uow(), NURSE, sessions[0].id, sessions[0].version, checks, start)
     enroll_patient(new_uow(), DR, patient.id, date(2026, 11, 20), patient_signed=True, prescriber_signed=True)
 
-    for record, planned, mg in ((first, plan.plan.sessions[0], 56), (second, plan.plan.sessions[1], 84)):
+    totals = [27, 24, 20, 17, 15, 14]
+    seen = runner.RemsObservations(sedation=True, dissociation=True, respiratory_depression=False, lot_number="L1")
+    for index, (record, planned, total) in enumerate(zip(sessions, plan.plan.sessions, totals, strict=False)):
         start = settings.appointment(planned.day)
         checks = PreChecks(True, True, PregnancyTest.NEGATIVE, BloodPressure(124, 80), start - timedelta(hours=3),
                            start - timedelta(hours=1))  # fmt: skip
         r = runner.check_in_session(new_uow(), NURSE, record.id, record.version, checks, start)
         dose_at = start + timedelta(minutes=10)
-        r = runner.start_dosing_session(new_uow(), NURSE, r.id, r.version, runner.DoseOrder(total_mg=mg), dose_at)
+        r = runner.start_dosing_session(
+            new_uow(), NURSE, r.id, r.version, runner.DoseOrder(total_mg=int(planned.dose_mg or 0)), dose_at
+        )
         for minutes, sys_bp in ((40, 138), (100, 128)):
             r = runner.add_vitals(new_uow(), NURSE, r.id, r.version, dose_at + timedelta(minutes=minutes),
                                   systolic=sys_bp, diastolic=84, heart_rate=80, spo2=97)  # fmt: skip
         r = runner.begin_monitoring(new_uow(), NURSE, r.id, r.version, dose_at + timedelta(minutes=15))
-        seen = runner.RemsObservations(sedation=True, dissociation=True, respiratory_depression=False, lot_number="L1")
-        with pytest.raises(UnmetCriteriaError, match="need >= 2:00:00"):  # the label's 2-hour observation
-            runner.discharge_session(new_uow(), NURSE, r.id, r.version, STABLE, dose_at + timedelta(minutes=90), seen)
-        with pytest.raises(InvalidAnswerError, match="rems"):
-            runner.discharge_session(new_uow(), NURSE, r.id, r.version, STABLE, dose_at + timedelta(minutes=125))
+        if index == 0:
+            with pytest.raises(UnmetCriteriaError, match="need >= 2:00:00"):  # the label's 2-hour observation
+                runner.discharge_session(
+                    new_uow(), NURSE, r.id, r.version, STABLE, dose_at + timedelta(minutes=90), seen
+                )
+            with pytest.raises(InvalidAnswerError, match="rems"):  # the REMS observations are required
+                runner.discharge_session(new_uow(), NURSE, r.id, r.version, STABLE, dose_at + timedelta(minutes=125))
         runner.discharge_session(new_uow(), NURSE, r.id, r.version, STABLE, dose_at + timedelta(minutes=125), seen)
+        record_scale(new_uow(), NURSE, patient.id, "MADRS", madrs(total), planned.day + timedelta(days=1))
+        if index == 5:
+            break
 
-    as_of = plan.plan.sessions[1].day + timedelta(days=8)
+    course = course_of(new_uow(), DR, patient.id, "MADRS")
+    assert (course.baseline[1], course.current[1], course.in_response, course.in_remission) == (34, 14, True, False)
+    last = plan.plan.sessions[5].day
+    record_scale(new_uow(), NURSE, patient.id, "MADRS", madrs(22), last + timedelta(days=10))
+    advice = booster_advice(new_uow(), DR, patient.id, "MADRS", last + timedelta(days=10))
+    assert advice.recommend  # 8 points above the best and response lost
+    assert any("worsening" in reason for reason in advice.reasons)
+
+    as_of = last + timedelta(days=3)
     rows = form_statuses(new_uow(), NURSE, as_of)
-    assert [r.status for r in rows] == ["overdue", "overdue"]  # neither submitted within 7 days
+    assert len(rows) == 6  # one Patient Monitoring Form per session
+    assert [r.status for r in rows] == ["overdue"] * 4 + ["due"] * 2  # none submitted; 7 days after each session
     form = rows[0].record.form
     assert (form.dose_administered, form.first_treatment, form.benzodiazepines) == ("56 mg", True, True)
     assert (form.bp_before_administration.systolic, form.bp_40_min_after.systolic) == (124, 138)
     assert form.total_time_minutes == 125
-    assert rows[1].record.form.dose_administered == "84 mg"
-    assert rows[1].record.form.first_treatment is False
+    assert [r.record.form.dose_administered for r in rows[1:]] == ["84 mg"] * 5
+    assert not any(r.record.form.first_treatment for r in rows[1:])
     mark_submitted(new_uow(), NURSE, rows[0].record.id, rows[0].record.version, form.treatment_date + timedelta(days=2))
     with pytest.raises(ConflictError):  # a second tab with the old version cannot overwrite it
         mark_submitted(new_uow(), NURSE, rows[0].record.id, rows[0].record.version, form.treatment_date)
-    assert [r.status for r in form_statuses(new_uow(), NURSE, as_of)] == ["submitted", "overdue"]
+    assert form_statuses(new_uow(), NURSE, as_of)[0].status == "submitted"
 
     cost = course_cost_of(new_uow(), NURSE, patient.id)
-    assert cost.total == Decimal(590 + 885)
-    assert cost.patient_out_of_pocket == Decimal("295.00")  # 20% coinsurance, prior auth approved
+    assert cost.total == Decimal(590 + 5 * 885)
+    assert cost.patient_out_of_pocket == Decimal("1003.00")  # 20% coinsurance, prior auth approved
+    assert {c.code for line in cost.lines for c in line.billing_codes} >= {"J0013"}
 
 
 def test_dose_limits_and_overrides_are_enforced_in_the_services(new_uow) -> None:  # type: ignore[no-untyped-def]
