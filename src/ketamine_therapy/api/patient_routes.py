@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Response, status
 from pydantic import BaseModel, Field
 
 from ..clinic.costs import CostEstimate, Coverage
-from ..clinic.patients import Patient, WeightRecord
+from ..clinic.patients import ConsentRecord, Patient, WeightRecord
 from ..clinic.screening import AntidepressantTrial, ScreeningInput
 from ..services import billing, patients, screenings
 from ..services.record_ports import ScreeningRecord
@@ -49,12 +49,14 @@ class PatientOut(BaseModel):
     email: str | None
     phone: str | None
     weights: list[WeightRecord]
+    consents: list[ConsentRecord]
     version: int | None = Field(description="for If-Match (null in lists)")
 
     @classmethod
     def of(cls, p: Patient, version: int | None) -> PatientOut:
         return cls(id=p.id, given_name=p.given_name, family_name=p.family_name, date_of_birth=p.date_of_birth,
-                   sex=p.sex, email=p.email, phone=p.phone, weights=list(p.weights), version=version)  # fmt: skip
+                   sex=p.sex, email=p.email, phone=p.phone, weights=list(p.weights), consents=list(p.consents),
+                   version=version)  # fmt: skip
 
 
 class PatientCorrection(BaseModel):
@@ -74,6 +76,13 @@ class WeightIn(BaseModel):
 
     measured_on: date
     weight_kg: float = Field(description="kg (20-400)")
+
+
+class ConsentIn(BaseModel):
+    """A signed consent document on file."""
+
+    document: str = Field(min_length=1, max_length=200, description='e.g. "IV ketamine informed consent v3"')
+    signed_on: date
 
 
 class VersionOut(BaseModel):
@@ -175,6 +184,18 @@ def add_weight(
                                            weights=weights)  # fmt: skip
     tag(response, new_version)
     return PatientOut.of(replace(current, weights=weights), new_version)
+
+
+@router.post("/patients/{patient_id}/consents", status_code=status.HTTP_201_CREATED)
+def add_consent(
+    patient_id: uuid.UUID, body: ConsentIn, actor: ActorDep, ctx: ContextDep, response: Response,
+    version: int = Depends(expected_version),
+) -> PatientOut:  # fmt: skip
+    """File a signed consent document (a new version of the patient, audited)."""
+    new_version = patients.record_consent(ctx.new_uow(), actor, patient_id, version, body.document, body.signed_on)
+    patient, _ = patients.get_patient(ctx.new_uow(), actor, patient_id)
+    tag(response, new_version)
+    return PatientOut.of(patient, new_version)
 
 
 @router.get("/patients/{patient_id}/history")

@@ -1,4 +1,4 @@
-"""Patients: identity, date of birth, sex, contacts and weight history (plain, validated values)."""
+"""Patients: identity, date of birth, sex, contacts, weight history and consent records (plain, validated values)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,23 @@ class WeightRecord:
 
 
 @dataclass(frozen=True)
+class ConsentRecord:
+    """A signed consent document (e.g. "IV ketamine informed consent v3") on a date, and who filed it."""
+
+    document: str
+    signed_on: date
+    recorded_by: str
+
+    def __post_init__(self) -> None:
+        if not self.document.strip() or len(self.document) > 200:
+            raise InvalidAnswerError("document", "must be 1-200 characters", "the consent document's title")
+        if self.signed_on > date.today():  # noqa: DTZ011 - a calendar date
+            raise InvalidAnswerError("signed_on", f"{self.signed_on} is in the future", "today or earlier")
+        if not self.recorded_by.strip():
+            raise InvalidAnswerError("recorded_by", "is empty", "who filed the signed document")
+
+
+@dataclass(frozen=True)
 class Patient:
     """A patient of the clinic. Corrections make a new value (``corrected``); nothing is deleted."""
 
@@ -39,6 +56,7 @@ class Patient:
     phone: str | None = None
     weights: tuple[WeightRecord, ...] = ()
     id: uuid.UUID = field(default_factory=uuid.uuid4)
+    consents: tuple[ConsentRecord, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("given_name", "family_name"):
@@ -60,6 +78,10 @@ class Patient:
     def with_weight(self, record: WeightRecord) -> Patient:
         """The patient with one more weight measurement."""
         return replace(self, weights=tuple(sorted((*self.weights, record), key=lambda w: w.measured_on)))
+
+    def with_consent(self, record: ConsentRecord) -> Patient:
+        """The patient with one more signed consent document on file."""
+        return replace(self, consents=(*self.consents, record))
 
     @property
     def latest_weight_kg(self) -> float | None:

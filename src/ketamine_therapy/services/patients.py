@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from ..clinic.exceptions import InvalidAnswerError
-from ..clinic.patients import Patient, WeightRecord
+from ..clinic.patients import ConsentRecord, Patient, WeightRecord
 from ..clinic.records import RecordedScale
 from ..clinic.scales import score
 from .audit import audit
@@ -80,6 +80,21 @@ def correct_patient(
         updated = replace(current, **changes)  # type: ignore[arg-type]  # re-validated by __post_init__
         version = uow.patients.update(updated, expected_version, actor.username, reason)
         audit(uow, actor, "update", "patient", patient_id, patient_id, f"{', '.join(sorted(changes))}: {reason}")
+        uow.commit()
+    return version
+
+
+def record_consent(
+    uow: UnitOfWork, actor: Actor, patient_id: uuid.UUID, expected_version: int, document: str, signed_on: date
+) -> int:
+    """File a signed consent document (a new version of the patient); returns the new version."""
+    actor.require(Permission.PATIENT_WRITE)
+    consent = ConsentRecord(document, signed_on, actor.username)
+    with uow:
+        current, _ = uow.patients.get(patient_id)
+        version = uow.patients.update(current.with_consent(consent), expected_version, actor.username,
+                                      f"consent filed: {document} signed {signed_on}")  # fmt: skip
+        audit(uow, actor, "update", "consent", patient_id, patient_id, document)
         uow.commit()
     return version
 

@@ -12,7 +12,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..clinic.patients import Patient, WeightRecord
+from ..clinic.patients import ConsentRecord, Patient, WeightRecord
 from ..clinic.records import RecordedScale
 from ..clinic.scales import ScaleResult
 from ..services.account_ports import AuthSessionRepository, QuestionnaireLinkRepository, UserRepository
@@ -44,7 +44,18 @@ def _snapshot(patient: Patient) -> dict[str, object]:
         "given_name": patient.given_name, "family_name": patient.family_name,
         "date_of_birth": patient.date_of_birth.isoformat(), "sex": patient.sex, "email": patient.email,
         "phone": patient.phone, "weights": [[w.measured_on.isoformat(), w.weight_kg] for w in patient.weights],
+        "consents": _consents(patient),
     }  # fmt: skip
+
+
+def _consents(patient: Patient) -> list[dict[str, str]]:
+    return [{"document": c.document, "signed_on": c.signed_on.isoformat(), "recorded_by": c.recorded_by}
+            for c in patient.consents]  # fmt: skip
+
+
+def _consent_records(data: object) -> tuple[ConsentRecord, ...]:
+    assert isinstance(data, list)
+    return tuple(ConsentRecord(c["document"], date.fromisoformat(c["signed_on"]), c["recorded_by"]) for c in data)
 
 
 def _from_snapshot(data: dict[str, object], patient_id: uuid.UUID) -> Patient:
@@ -56,6 +67,7 @@ def _from_snapshot(data: dict[str, object], patient_id: uuid.UUID) -> Patient:
         email=None if data["email"] is None else str(data["email"]),
         phone=None if data["phone"] is None else str(data["phone"]),
         weights=tuple(WeightRecord(date.fromisoformat(d), float(kg)) for d, kg in weights), id=patient_id,
+        consents=_consent_records(data.get("consents", [])),
     )  # fmt: skip
 
 
@@ -69,6 +81,7 @@ def _patient(row: PatientRow, weights: Sequence[WeightRow]) -> Patient:
         phone=row.phone,
         weights=tuple(WeightRecord(w.measured_on, w.weight_kg) for w in sorted(weights, key=lambda w: w.measured_on)),
         id=row.id,
+        consents=_consent_records(row.consents),
     )
 
 
@@ -83,7 +96,7 @@ class SqlPatientRepository:
         self.session.add(
             PatientRow(id=patient.id, given_name=patient.given_name, family_name=patient.family_name,
                        date_of_birth=patient.date_of_birth, sex=patient.sex, email=patient.email,
-                       phone=patient.phone, created_at=now, updated_at=now)
+                       phone=patient.phone, consents=_consents(patient), created_at=now, updated_at=now)
         )  # fmt: skip
         self.session.flush()
         for w in patient.weights:
@@ -126,6 +139,7 @@ class SqlPatientRepository:
             raise ConflictError(f"patient {patient.id} is at version {row.version}, not {expected_version}")
         for name in ("given_name", "family_name", "date_of_birth", "sex", "email", "phone"):
             setattr(row, name, getattr(patient, name))
+        row.consents = _consents(patient)
         row.updated_at = datetime.now(UTC)
         known = {(w.measured_on, w.weight_kg) for w in self._weights(patient.id)}
         for w in patient.weights:

@@ -60,7 +60,7 @@ from ..services.billing import course_cost_of, coverage_of, plan_estimate
 from ..services.clinic_settings import get_settings
 from ..services.dashboard import SAFETY_FLAGS, dashboard
 from ..services.outcomes import booster_advice, course_of
-from ..services.patients import get_patient, list_patients, record_scale, register_patient, scales_for
+from ..services.patients import get_patient, list_patients, record_consent, record_scale, register_patient, scales_for
 from ..services.plans import create_plan, plans_for
 from ..services.ports import ConflictError
 from ..services.rems_forms import (
@@ -333,6 +333,7 @@ class ChartErrors:
     scale: dict[str, str | None] | None = None
     link: dict[str, str | None] | None = None
     rems: dict[str, str | None] | None = None
+    consent: dict[str, str | None] | None = None
     values: dict[str, str] = field(default_factory=dict)
 
 
@@ -473,6 +474,28 @@ def record_scale_submit(request: Request, who: CallerDep, ctx: ContextDep, patie
         errors = ChartErrors(scale=_error(exc), values=values)
         return _chart_page(request, who, ctx, patient_id, errors, status_code=422)
     return RedirectResponse(f"/patients/{patient_id}#scales", status_code=303)
+
+
+@router.post("/patients/{patient_id}/consents", response_model=None)
+def consent_submit(request: Request, who: CallerDep, ctx: ContextDep, patient_id: uuid.UUID,
+                   form: FormDep) -> Response:  # fmt: skip
+    """File a signed consent document (a new version of the patient's record)."""
+    actor = form_actor(request, who, form)
+    values = {"document": _text(form, "document"), "signed_on": _text(form, "signed_on")}
+    try:
+        signed_on = _date(values["signed_on"], "signed_on")
+        version = _int(_text(form, "version"), "version", "the record's version")
+        record_consent(ctx.new_uow(), actor, patient_id, version, values["document"], signed_on)
+    except InvalidAnswerError as exc:
+        return _chart_page(
+            request, who, ctx, patient_id, ChartErrors(consent=_error(exc), values=values), status_code=422
+        )
+    except ConflictError:
+        stale = InvalidAnswerError("version", "someone else changed this record: check it and file again")
+        return _chart_page(
+            request, who, ctx, patient_id, ChartErrors(consent=_error(stale), values=values), status_code=409
+        )
+    return RedirectResponse(f"/patients/{patient_id}#consents", status_code=303)
 
 
 @router.post("/patients/{patient_id}/rems-enrollment", response_model=None)

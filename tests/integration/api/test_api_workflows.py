@@ -55,9 +55,15 @@ def test_corrections_need_the_version_they_build_on(api: Api) -> None:
     stale = api.send("prescriber", "PATCH", f"/patients/{pid}", {"reason": "typo", "phone": "555-0199"}, version=1)
     assert stale.status_code == 412  # someone changed it since version 1: not silently overwritten
     assert stale.headers["content-type"] == PROBLEM
+    signed = {"document": "IV ketamine informed consent v3", "signed_on": "2026-11-20"}
+    consent = api.send("prescriber", "POST", f"/patients/{pid}/consents", signed, version=2)
+    assert consent.status_code == 201
+    assert consent.json()["consents"] == [{"document": "IV ketamine informed consent v3", "signed_on": "2026-11-20",
+                                           "recorded_by": "demo.prescriber"}]  # fmt: skip
     history = api.get("prescriber", f"/patients/{pid}/history").json()
     assert [(h["version"], h["reason"], h["record"]["phone"]) for h in history] == [
-        (1, "registered", None), (2, "new phone number", "555-0101")]  # fmt: skip
+        (1, "registered", None), (2, "new phone number", "555-0101"),
+        (3, "consent filed: IV ketamine informed consent v3 signed 2026-11-20", "555-0101")]  # fmt: skip
 
 
 def test_bad_input_names_the_field_and_changes_nothing(api: Api) -> None:

@@ -41,6 +41,8 @@ ENDPOINTS: list[tuple[str, str, object, Permission | None]] = [
     ("GET", "/patients/{pid}", None, P.PATIENT_READ),
     ("PATCH", "/patients/{pid}", {"reason": "r", "phone": "1"}, P.PATIENT_WRITE),
     ("POST", "/patients/{pid}/weights", {"measured_on": "2026-01-01", "weight_kg": 70}, P.PATIENT_WRITE),
+    ("POST", "/patients/{pid}/consents", {"document": "IV ketamine consent", "signed_on": "2026-01-01"},
+     P.PATIENT_WRITE),
     ("GET", "/patients/{pid}/history", None, P.PATIENT_READ),
     ("POST", "/patients/{pid}/screenings", {"screened_on": "2026-01-01", "route": "iv", "episode_months": 12,
      "severity": "moderate", "trials": [], "augmentation_used": False, "ect_used": False}, P.SCREENING_WRITE),

@@ -296,6 +296,25 @@ def test_recording_a_madrs_item_by_item(web: Web) -> None:
     assert web.client.get(f"/patients/{pid}/chart/MADRS.png").content.startswith(b"\x89PNG")
 
 
+def test_filing_a_consent_document_is_a_new_version(web: Web) -> None:
+    web.login("prescriber")
+    pid = web.patient_ids()[2]
+    chart = web.client.get(f"/patients/{pid}").text
+    version = re.search(r'name="version" value="(\d+)"', chart)
+    assert version, "the consent form carries the record's version"
+    future = web.post(f"/patients/{pid}/consents", {"document": "IV ketamine consent v3", "signed_on": "2999-01-01",
+                                                    "version": version.group(1)})  # fmt: skip
+    assert future.status_code == 422
+    assert "signed_on" in future.text
+    filed = web.post(f"/patients/{pid}/consents", {"document": "IV ketamine consent v3",
+                                                   "signed_on": date.today().isoformat(), "version": version.group(1)})  # noqa: DTZ011  # fmt: skip
+    assert filed.status_code == 303
+    assert "IV ketamine consent v3" in web.client.get(f"/patients/{pid}").text
+    stale = web.post(f"/patients/{pid}/consents", {"document": "again", "signed_on": date.today().isoformat(),  # noqa: DTZ011
+                                                   "version": version.group(1)})  # fmt: skip
+    assert stale.status_code == 409  # filed against the version before the first filing
+
+
 # --- the plan editor -------------------------------------------------------------------------------------------
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
 from ketamine_therapy.clinic.exceptions import InvalidAnswerError
-from ketamine_therapy.clinic.patients import Patient, WeightRecord
+from ketamine_therapy.clinic.patients import ConsentRecord, Patient, WeightRecord
 
 
 def test_patient_validates_and_keeps_weight_history_in_date_order() -> None:
@@ -40,3 +40,15 @@ def test_bad_patient_fields_are_named(changes: dict[str, object], field: str) ->
 def test_implausible_weight_is_refused() -> None:
     with pytest.raises(InvalidAnswerError, match="weight_kg"):
         WeightRecord(date(2026, 1, 1), 2.0)
+
+
+def test_consent_records_are_validated_and_kept() -> None:
+    patient = Patient("Ada", "Lovelace", date(1985, 12, 10), "female")
+    consent = ConsentRecord("IV ketamine informed consent v3", date(2026, 11, 20), "dr.lee")
+    assert patient.with_consent(consent).consents == (consent,)
+    with pytest.raises(InvalidAnswerError) as exc:
+        ConsentRecord("IV ketamine informed consent v3", date.today() + timedelta(days=1), "dr.lee")  # noqa: DTZ011
+    assert exc.value.field == "signed_on"
+    with pytest.raises(InvalidAnswerError) as exc:
+        ConsentRecord(" ", date(2026, 11, 20), "dr.lee")
+    assert exc.value.field == "document"
