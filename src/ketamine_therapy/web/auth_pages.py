@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.datastructures import FormData
 
 from ..api.auth import COOKIE, caller
 from ..api.auth_routes import login
@@ -21,18 +20,11 @@ from ..services.accounts import (
     end_session,
 )
 from .base import ContextDep, form_actor, render
+from .forms import FormDep
 
 router = APIRouter()
 
 MAX_NEXT_LENGTH = 2000
-
-
-async def read_form(request: Request) -> FormData:
-    """The posted form (read in the event loop, so that the page handlers themselves can be plain functions)."""
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(read_form)]
 
 
 def safe_next(target: str | None) -> str:

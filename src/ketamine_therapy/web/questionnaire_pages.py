@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse
 from ..api.context import client_address
 from ..clinic.exceptions import InvalidAnswerError
 from ..services.accounts import LinkInvalidError, open_questionnaire, submit_questionnaire
-from .auth_pages import FormDep
 from .base import ContextDep, render
+from .forms import FormDep
 
 router = APIRouter()
 

@@ -18,11 +18,11 @@ import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
 import yaml
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ..api.auth import Caller
@@ -39,6 +39,7 @@ from ..services.pk_report import DISCLAIMER, PKReport
 from ..services.research_data import DeidentifiedCourse, deidentified_courses
 from ..trial_charts import trial_png
 from .base import CallerDep, ContextDep, form_actor, render
+from .forms import TextFormDep
 
 router = APIRouter()
 
@@ -206,14 +207,6 @@ def simulation_png(request: Request, who: CallerDep) -> Response:
 # -- trials -----------------------------------------------------------------------------------------------------
 
 
-async def _read_form(request: Request) -> dict[str, str]:
-    data = await request.form()
-    return {key: value for key, value in data.items() if isinstance(value, str)}
-
-
-FormDep = Annotated[dict[str, str], Depends(_read_form)]
-
-
 def _message(exc: InvalidAnswerError) -> str:
     return f"{exc.field}: {exc.message}" + (f" (allowed: {exc.allowed})" if exc.allowed else "")
 
@@ -235,7 +228,7 @@ def _with_n(spec_text: str, fmt: str, n: str) -> tuple[str, str]:
 
 
 @router.post("/research/trials", response_model=None)
-def start_trial(request: Request, who: CallerDep, ctx: ContextDep, form: FormDep) -> Response:
+def start_trial(request: Request, who: CallerDep, ctx: ContextDep, form: TextFormDep) -> Response:
     """Validate the spec (an example or pasted text) and start the trial as a background job."""
     actor = form_actor(request, who, form)
     actor.require(Permission.RESEARCH_RUN)
