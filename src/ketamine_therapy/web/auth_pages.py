@@ -1,8 +1,15 @@
 """Logging in and out of the web pages: the session token travels in the ``kt_session`` cookie (HttpOnly,
-SameSite=Strict, Secure unless the settings say otherwise); the server ends idle sessions (automatic logoff)."""
+SameSite=Strict, Secure unless the settings say otherwise); the server ends idle sessions (automatic logoff).
+
+The login form itself is protected against cross-site posts (login CSRF) by a double-submit token: the form
+page sets a random ``kt_login`` cookie (SameSite=Strict) and the same value in a hidden field; a post whose
+two values differ is refused.
+"""
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -39,10 +46,17 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+LOGIN_COOKIE = "kt_login"
+
+
 def _login_page(request: Request, next_url: str, *, error: str = "", username: str = "", status_code: int = 200,
                 expired: bool = False) -> HTMLResponse:  # fmt: skip
-    return render(request, "login.html", None, status_code, next_url=next_url, error=error, username=username,
-                  expired=expired)  # fmt: skip
+    token = secrets.token_urlsafe(16)
+    page = render(request, "login.html", None, status_code, next_url=next_url, error=error, username=username,
+                  expired=expired, login_token=token)  # fmt: skip
+    secure = request.app.state.context.settings.cookie_secure
+    page.set_cookie(LOGIN_COOKIE, token, max_age=3600, path="/login", httponly=True, samesite="strict", secure=secure)
+    return page
 
 
 @router.get("/login")
@@ -58,9 +72,14 @@ def login_submit(
     username: Annotated[str, Form(max_length=200)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form(max_length=MAX_NEXT_LENGTH)] = "/",
+    login_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Check the credentials (rate-limited per source, audited) and start a session in the cookie."""
     target = safe_next(next)
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected.encode(), login_token.encode()):
+        stale = "This login form has expired or did not come from this site. Please log in again."
+        return _login_page(request, target, username=username, status_code=403, error=stale)
     try:
         token, _ = login(ctx, request, username, password)
     except RateLimitedError as exc:
@@ -78,6 +97,8 @@ def login_submit(
         return _login_page(request, target, username=username, status_code=401,
                            error="Invalid username or password.")  # fmt: skip
     response = RedirectResponse(target, status_code=303)
+    response.delete_cookie(LOGIN_COOKIE, path="/login", secure=ctx.settings.cookie_secure, httponly=True,
+                           samesite="strict")  # fmt: skip
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=ctx.settings.cookie_secure, path="/")
     return response
 

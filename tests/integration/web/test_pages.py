@@ -32,6 +32,8 @@ from ketamine_therapy.storage.migrate import upgrade
 from ketamine_therapy.web.auth_pages import safe_next
 from ketamine_therapy.web.questionnaire_pages import QUESTIONNAIRES
 
+from .login import post_login
+
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PATIENT_LINK = re.compile(r'href="/patients/([0-9a-f-]{36})"')
 REMS_LINK = re.compile(r'href="/rems/([0-9a-f-]{36})"')
@@ -70,7 +72,7 @@ class Web:
 
     def login(self, role: str, next_url: str = "/") -> httpx2.Response:
         username, password = self.logins[role]
-        response = self.client.post("/login", data={"username": username, "password": password, "next": next_url},
+        response = post_login(self.client, {"username": username, "password": password, "next": next_url},
                                     follow_redirects=False)  # fmt: skip
         assert response.status_code == 303, response.text
         return response
@@ -109,8 +111,7 @@ def test_login_sets_a_strict_http_only_secure_cookie_and_goes_to_next(web: Web) 
     assert "Decision-support software, not a medical device" in page.text
     response = web.login("prescriber", "/patients")
     assert response.headers["location"] == "/patients"
-    cookie = response.headers["set-cookie"]
-    assert cookie.startswith("kt_session=")
+    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("kt_session="))
     for part in ("HttpOnly", "Path=/", "SameSite=strict", "Secure"):
         assert part.lower() in cookie.lower()
     assert web.client.get("/patients").status_code == 200
@@ -124,18 +125,29 @@ def test_next_never_leaves_the_site(target: str) -> None:
 
 def test_wrong_password_says_so_and_sets_no_cookie(web: Web) -> None:
     username, _ = web.logins["nurse"]
-    response = web.client.post("/login", data={"username": username, "password": "wrong-password-123"})
+    response = post_login(web.client, {"username": username, "password": "wrong-password-123"})
     assert response.status_code == 401
     assert "Invalid username or password" in response.text
-    assert "set-cookie" not in response.headers
+    assert "kt_session" not in response.headers.get("set-cookie", "")
     assert web.client.get("/", follow_redirects=False).headers["location"] == "/login?next=/"
+
+
+def test_a_login_post_without_the_form_token_is_refused(web: Web) -> None:
+    """Login CSRF: a post from another site has no matching ``kt_login`` cookie and token."""
+    username, password = web.logins["nurse"]
+    forged = web.client.post("/login", data={"username": username, "password": password}, follow_redirects=False)
+    assert forged.status_code == 403
+    assert "kt_session" not in forged.headers.get("set-cookie", "")
+    assert (
+        post_login(web.client, {"username": username, "password": password}, follow_redirects=False).status_code == 303
+    )
 
 
 def test_lockout_after_five_failures_is_told_to_the_owner_only(web: Web) -> None:
     username, password = web.logins["therapist"]
     for _ in range(5):
-        assert web.client.post("/login", data={"username": username, "password": "not-the-password"}).status_code == 401
-    locked = web.client.post("/login", data={"username": username, "password": password})
+        assert post_login(web.client, {"username": username, "password": "not-the-password"}).status_code == 401
+    locked = post_login(web.client, {"username": username, "password": password})
     assert locked.status_code == 423
     assert "locked" in locked.text
 
@@ -215,6 +227,7 @@ def test_each_role_is_refused_other_pages(web: Web, role: str) -> None:
         assert response.status_code == 403, f"{role} {path}: {response.status_code}"
         if not path.endswith(".png"):
             assert "Forbidden" in response.text
+            assert "Log out" in response.text  # the refusal page keeps the user's navigation
 
 
 def test_navigation_hides_what_a_role_may_not_use(web: Web) -> None:
@@ -504,7 +517,7 @@ def test_users_page_creates_deactivates_and_resets(web: Web) -> None:
     assert "<code>username</code>" in bad.text
 
     other = TestClient(web.client.app, base_url="https://testserver")
-    login = other.post("/login", data={"username": "new.nurse", "password": password.group(1)}, follow_redirects=False)
+    login = post_login(other, {"username": "new.nurse", "password": password.group(1)}, follow_redirects=False)
     assert login.status_code == 303
     assert web.post("/admin/users/new.nurse/active", {"active": "0"}).status_code == 303
     assert other.get("/", follow_redirects=False).status_code == 303  # the deactivated user's session ended
@@ -513,6 +526,6 @@ def test_users_page_creates_deactivates_and_resets(web: Web) -> None:
     assert new_password
     assert new_password.group(1) != password.group(1)
     assert web.post("/admin/users/new.nurse/active", {"active": "1"}).status_code == 303
-    again = other.post("/login", data={"username": "new.nurse", "password": new_password.group(1)},
+    again = post_login(other, {"username": "new.nurse", "password": new_password.group(1)},
                        follow_redirects=False)  # fmt: skip
     assert again.status_code == 303

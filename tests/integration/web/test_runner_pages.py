@@ -43,6 +43,8 @@ from ketamine_therapy.storage.db import make_engine
 from ketamine_therapy.storage.migrate import upgrade
 from ketamine_therapy.web.runner_pages import request_time
 
+from .login import post_login
+
 PNG = b"\x89PNG\r\n\x1a\n"
 HTMX = {"HX-Request": "true"}
 SMALL_TRIAL = """
@@ -72,7 +74,7 @@ class Clinic:
         if role not in self.clients:
             client = TestClient(self.app, base_url="https://testserver")
             username, password = self.logins[role]
-            r = client.post("/login", data={"username": username, "password": password}, follow_redirects=False)
+            r = post_login(client, {"username": username, "password": password}, follow_redirects=False)
             assert r.status_code == 303, r.text
             assert "kt_session" in client.cookies
             self.clients[role] = client
