@@ -41,12 +41,14 @@ def create_app(settings: Settings | None = None, *, jobs: JobRunner | None = Non
     settings = settings or Settings()
     runner = jobs or JobRunner()
     key = settings.pseudonym_key.encode() or secrets.token_bytes(32)
-    context = AppContext(settings, unit_of_work_factory(settings), runner, LoginRateLimiter(), key)
+    new_uow = unit_of_work_factory(settings)
+    context = AppContext(settings, new_uow, runner, LoginRateLimiter(), key)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         runner.shutdown(wait=False)
+        new_uow.dispose()
 
     app = FastAPI(
         title="ketamine-therapy",
