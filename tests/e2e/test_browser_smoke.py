@@ -31,8 +31,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(HTML)
 
-    def log_message(self, format: str, *args: object) -> None:  # keep the test output quiet
-        pass
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep the test output quiet."""
 
 
 @pytest.fixture
@@ -91,4 +91,4 @@ def test_serve_fails_with_the_log_tail_when_the_server_exits(tmp_path: Path) -> 
         pytest.raises(pytest.fail.Exception, match=r"(?s)exited with code 3.*boom: no such command"),
         serve(command, free_port(), log_path, dict(os.environ), tmp_path),
     ):
-        pass
+        pytest.fail("serve() returned although the server exited")

@@ -16,6 +16,8 @@ RULES = {
     "pharmacology": (FRAMEWORKS - LAZY_ONLY) | EDGES | {"ketamine_therapy.clinic"},
     "clinic": FRAMEWORKS | EDGES | {"numpy", "scipy", "numba"},
     "services": FRAMEWORKS | (EDGES - {"ketamine_therapy.services"}),
+    "api": {"ketamine_therapy.storage", "sqlalchemy", "alembic"},  # api and web go through the services
+    "web": {"ketamine_therapy.storage", "sqlalchemy", "alembic"},
 }
 
 
