@@ -181,7 +181,9 @@ def _run(
                               respiratory_rate=int(rng.integers(12, 18)))  # fmt: skip
     cadss = int(rng.integers(2, 12))
     r = runner.add_cadss6(new_uow(), NURSE, r.id, r.version, cadss, dose_at + timedelta(minutes=40))
-    end_dosing = dose_at + (timedelta(minutes=15) if esk else timedelta(minutes=40))  # last device + 5 min wait
+    # dosing ends after the last device's 5-min wait (esketamine 84 mg), the 40-min drip (IV) or the injection (IM)
+    dosing_min = {SessionKind.ESKETAMINE: 15, SessionKind.IV_KETAMINE: 40, SessionKind.IM_KETAMINE: 5}
+    end_dosing = dose_at + timedelta(minutes=dosing_min[record.session.kind])
     r = runner.begin_monitoring(new_uow(), NURSE, r.id, r.version, end_dosing)
     r = runner.add_cadss6(new_uow(), NURSE, r.id, r.version, 0, dose_at + timedelta(minutes=60))
     leave = dose_at + (timedelta(minutes=125) if esk else timedelta(minutes=65))
