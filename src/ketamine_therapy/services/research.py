@@ -24,6 +24,7 @@ from ..pharmacology import Route
 from ..pharmacology.exceptions import InvalidInputError
 from ..pharmacology.models import drugs, list_models
 from ..pharmacology.trials import TrialResult, TrialSpec, parse_spec, run_trial
+from ..pharmacology.trials.spec import check_integer, check_number
 from .authorization import Actor, Permission
 from .jobs import JobRunner, JobStatus
 from .pk_report import PKReport, Scenario, run_pk_report
@@ -219,19 +220,17 @@ def _choice(value: object, field: str, choices: tuple[str, ...]) -> str:
 
 
 def _number(value: object, field: str, low: float, high: float, *, positive: bool = False) -> float:
-    allowed = f"> {low:g} and <= {high:g}" if positive else f"{low:g}-{high:g}"
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidAnswerError(field, f"expected a number, got {value!r}", allowed)
-    number = float(value)
-    if not math.isfinite(number) or number < low or number > high or (positive and number <= low):
-        raise InvalidAnswerError(field, f"got {number:g}", allowed)
-    return number
+    try:
+        return check_number(value, field, low, high, positive=positive)
+    except InvalidInputError as exc:
+        raise _answer_error(exc) from None
 
 
 def _integer(value: object, field: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidAnswerError(field, f"got {value!r}", f"a whole number {low:,}-{high:,}")
-    return value
+    try:
+        return check_integer(value, field, low, high)
+    except InvalidInputError as exc:
+        raise _answer_error(exc) from None
 
 
 def _to_float(value: object, field: str) -> float:

@@ -152,7 +152,8 @@ def _mapping(value: Any, path: str, allowed: Sequence[str], required: Sequence[s
     return dict(value)
 
 
-def _number(value: Any, path: str, low: float, high: float, *, positive: bool = False) -> float:
+def check_number(value: Any, path: str, low: float, high: float, *, positive: bool = False) -> float:
+    """``value`` as a finite float in ``low..high`` (``> low`` if ``positive``); raises naming ``path``."""
     bound = f"> {low:g} and <= {high:g}" if positive else f"{low:g}-{high:g}"
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidInputError(path, f"expected a number, got {value!r}", bound)
@@ -162,7 +163,8 @@ def _number(value: Any, path: str, low: float, high: float, *, positive: bool = 
     return number
 
 
-def _integer(value: Any, path: str, low: int, high: int) -> int:
+def check_integer(value: Any, path: str, low: int, high: int) -> int:
+    """``value`` as a whole number in ``low..high``; raises naming ``path``."""
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise InvalidInputError(path, f"got {value!r}", f"a whole number {low:,}-{high:,}")
     return value
@@ -201,8 +203,8 @@ def _normal(value: Any, path: str, default: Normal, limits: tuple[float, float])
     if value is None:
         return default
     data = _mapping(value, path, NORMAL_FIELDS, NORMAL_FIELDS)
-    mean = _number(data["mean"], _join(path, "mean"), *limits)
-    sd = _number(data["sd"], _join(path, "sd"), 0.0, limits[1] - limits[0])
+    mean = check_number(data["mean"], _join(path, "mean"), *limits)
+    sd = check_number(data["sd"], _join(path, "sd"), 0.0, limits[1] - limits[0])
     return Normal(mean, sd)
 
 
@@ -210,7 +212,7 @@ def _population(value: Any) -> PopulationSpec:
     data = _mapping(value, "population", POPULATION_FIELDS, ("n",))
     default = PopulationSpec(1)
     return PopulationSpec(
-        n=_integer(data["n"], "population.n", 1, MAX_PATIENTS),
+        n=check_integer(data["n"], "population.n", 1, MAX_PATIENTS),
         baseline_madrs=_normal(data.get("baseline_madrs"), "population.baseline_madrs", default.baseline_madrs,
                                BASELINE_MADRS_LIMITS),
         weight_kg=_normal(data.get("weight_kg"), "population.weight_kg", default.weight_kg, WEIGHT_LIMITS_KG),
@@ -219,7 +221,7 @@ def _population(value: Any) -> PopulationSpec:
 
 
 def _days(value: Any, path: str) -> tuple[float, ...]:
-    days = tuple(_number(d, f"{path}[{k}]", 1.0, MAX_DAY) for k, d in enumerate(_list(value, path)))
+    days = tuple(check_number(d, f"{path}[{k}]", 1.0, MAX_DAY) for k, d in enumerate(_list(value, path)))
     if any(b <= a for a, b in pairwise(days)):
         raise InvalidInputError(path, f"got {list(days)}", "strictly increasing study days >= 1 (day 1 = first dose)")
     return days
@@ -251,13 +253,13 @@ def _arm(value: Any, path: str, population: PopulationSpec) -> ArmSpec:
     per_kg = data.get("dose_mg_per_kg")
     doses = data.get("doses_mg")
     if dose_mg is not None:
-        dose_mg = _number(dose_mg, _join(path, "dose_mg"), 0.0, 1e4, positive=True)
+        dose_mg = check_number(dose_mg, _join(path, "dose_mg"), 0.0, 1e4, positive=True)
     if per_kg is not None:
-        per_kg = _number(per_kg, _join(path, "dose_mg_per_kg"), 0.0, 100.0, positive=True)
+        per_kg = check_number(per_kg, _join(path, "dose_mg_per_kg"), 0.0, 100.0, positive=True)
     if doses is not None:
         doses_path = _join(path, "doses_mg")
         listed = _list(doses, doses_path)
-        doses = tuple(_number(d, f"{doses_path}[{k}]", 0.0, 1e4, positive=True) for k, d in enumerate(listed))
+        doses = tuple(check_number(d, f"{doses_path}[{k}]", 0.0, 1e4, positive=True) for k, d in enumerate(listed))
         if len(doses) != len(days):
             raise InvalidInputError(doses_path, f"has {len(doses)} doses for {len(days)} days", f"{len(days)} doses")
     given = [k for k, v in (("dose_mg", dose_mg), ("dose_mg_per_kg", per_kg), ("doses_mg", doses)) if v is not None]
@@ -270,7 +272,7 @@ def _arm(value: Any, path: str, population: PopulationSpec) -> ArmSpec:
     if duration is None:
         duration = DEFAULT_IV_DURATION_MIN if route is Route.IV and drug in ACTIVE_DRUGS else 0.0
     else:
-        duration = _number(duration, _join(path, "duration_min"), 0.0, 24 * 60.0)
+        duration = check_number(duration, _join(path, "duration_min"), 0.0, 24 * 60.0)
         if duration > 0 and route is not Route.IV:
             message = f"only IV doses are infused (route: {route})"
             raise InvalidInputError(_join(path, "duration_min"), message, "0 or omit")
@@ -278,7 +280,7 @@ def _arm(value: Any, path: str, population: PopulationSpec) -> ArmSpec:
     if background is not None:
         background = _choice(background, _join(path, "background"), BACKGROUNDS)
     start = data.get("background_start_day", 1.0)
-    start = _number(start, _join(path, "background_start_day"), 1.0, MAX_DAY)
+    start = check_number(start, _join(path, "background_start_day"), 1.0, MAX_DAY)
     if data.get("background_start_day") is not None and background is None:
         raise InvalidInputError(_join(path, "background_start_day"), "given without a background", "omit")
     model_id = data.get("model")
@@ -288,7 +290,7 @@ def _arm(value: Any, path: str, population: PopulationSpec) -> ArmSpec:
             raise InvalidInputError(_join(path, "model"), f"{drug} arms have no PK model", "omit")
     price = data.get("price_usd")
     if price is not None:
-        price = _number(price, _join(path, "price_usd"), 0.0, 1e6)
+        price = check_number(price, _join(path, "price_usd"), 0.0, 1e6)
     try:
         arm = Arm(
             name=name, drug=drug, days=days, route=route, dose_mg=dose_mg, dose_mg_per_kg=per_kg, doses_mg=doses,
@@ -324,9 +326,9 @@ def _endpoint(value: Any, path: str) -> EndpointSpec:
     if takes["day"]:
         if data.get("day") is None:
             raise InvalidInputError(_join(path, "day"), "required", f"> 0 and <= {MAX_DAY:g} (day d = d * 24 h)")
-        day = _number(data["day"], _join(path, "day"), 0.0, MAX_DAY, positive=True)
+        day = check_number(data["day"], _join(path, "day"), 0.0, MAX_DAY, positive=True)
     if takes["threshold"]:
-        threshold = _number(data.get("threshold", REMISSION_THRESHOLD[scale]), _join(path, "threshold"),
+        threshold = check_number(data.get("threshold", REMISSION_THRESHOLD[scale]), _join(path, "threshold"),
                             *SCALE_RANGE[scale])  # fmt: skip
     if takes["after"]:
         raw = data.get("after", "last_dose")
@@ -336,10 +338,10 @@ def _endpoint(value: Any, path: str) -> EndpointSpec:
             allowed = f"last_dose, or a day > 0 and <= {MAX_DAY:g} (t = day * 24 h)"
             raise InvalidInputError(_join(path, "after"), f"unknown value {raw!r}", allowed)
         else:
-            after = _number(raw, _join(path, "after"), 0.0, MAX_DAY, positive=True)
-        offset = _number(data.get("offset_days", DEFAULT_OFFSET_DAYS), _join(path, "offset_days"), 0.0, MAX_DAY)
-        horizon = _number(data.get("horizon_days", DEFAULT_HORIZON_DAYS), _join(path, "horizon_days"), 0.0, MAX_DAY,
-                          positive=True)  # fmt: skip
+            after = check_number(raw, _join(path, "after"), 0.0, MAX_DAY, positive=True)
+        offset = check_number(data.get("offset_days", DEFAULT_OFFSET_DAYS), _join(path, "offset_days"), 0.0, MAX_DAY)
+        horizon_days = data.get("horizon_days", DEFAULT_HORIZON_DAYS)
+        horizon = check_number(horizon_days, _join(path, "horizon_days"), 0.0, MAX_DAY, positive=True)
         if horizon <= offset:
             raise InvalidInputError(_join(path, "horizon_days"), f"{horizon:g} is not after offset_days {offset:g}",
                                     f"> {offset:g}")  # fmt: skip
@@ -352,7 +354,7 @@ def _prices(value: Any) -> dict[str, float | None]:
         return prices
     data = _mapping(value, "prices", PRICE_KEYS)
     for key, price in data.items():
-        prices[key] = None if price is None else _number(price, f"prices.{key}", 0.0, 1e6)
+        prices[key] = None if price is None else check_number(price, f"prices.{key}", 0.0, 1e6)
     return prices
 
 
@@ -361,7 +363,7 @@ def parse_spec(data: Any) -> TrialSpec:
     top = _mapping(data, "", TOP_FIELDS, ("name", "population", "arms", "endpoints"))
     name = _string(top["name"], "name")
     description = "" if top.get("description") is None else _string(top["description"], "description")
-    seed = _integer(top.get("seed", 0), "seed", 0, 2**63 - 1)
+    seed = check_integer(top.get("seed", 0), "seed", 0, 2**63 - 1)
     population = _population(top["population"])
     arms = tuple(_arm(a, f"arms[{i}]", population) for i, a in enumerate(_list(top["arms"], "arms")))
     for i, arm in enumerate(arms):
