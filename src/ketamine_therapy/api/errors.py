@@ -18,6 +18,7 @@ from ..services.accounts import (
     AccountLockedError,
     AuthenticationError,
     LinkInvalidError,
+    NotConfiguredError,
     RateLimitedError,
     SessionExpiredError,
 )
@@ -82,6 +83,8 @@ def problem_of(exc: Exception) -> Problem | None:
             return Problem(423, "locked", "Account locked", str(exc))
         case AuthenticationError() | SessionExpiredError():
             return Problem(401, "unauthorized", "Not logged in", str(exc), {}, {"WWW-Authenticate": "Bearer"})
+        case NotConfiguredError():
+            return Problem(409, "not-configured", "Not configured on this server", str(exc))
         case LinkInvalidError():
             return Problem(404, "link-invalid", "Link not valid", str(exc))
         case NotFoundError() | UnknownJobError():
@@ -132,7 +135,7 @@ def install_errors(app: FastAPI, render_page: PageRenderer) -> None:
         return respond(request, _validation_problem(exc))
 
     for kind in (ClinicError, InvalidInputError, PermissionDeniedError, CsrfError, RateLimitedError,
-                 AuthenticationError, SessionExpiredError, LinkInvalidError, NotFoundError, UnknownJobError,
-                 ConflictError, PreconditionRequiredError):  # fmt: skip
+                 AuthenticationError, SessionExpiredError, LinkInvalidError, NotConfiguredError, NotFoundError,
+                 UnknownJobError, ConflictError, PreconditionRequiredError):  # fmt: skip
         app.add_exception_handler(kind, on_error)
     app.add_exception_handler(RequestValidationError, on_validation)

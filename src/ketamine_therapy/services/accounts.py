@@ -47,6 +47,7 @@ __all__ = [
     "AuthenticationError",
     "LinkInvalidError",
     "LoginRateLimiter",
+    "NotConfiguredError",
     "QuestionnaireLink",
     "RateLimitedError",
     "SessionExpiredError",
@@ -59,6 +60,7 @@ __all__ = [
     "hash_token",
     "list_users",
     "open_questionnaire",
+    "questionnaire_link_url",
     "reset_password",
     "resolve_session",
     "set_user_active",
@@ -120,6 +122,10 @@ class LinkInvalidError(AccountError):
 
     def __init__(self) -> None:
         super().__init__("this questionnaire link is invalid, expired or already used")
+
+
+class NotConfiguredError(AccountError):
+    """A feature needs a setting the administrator has not made (the message names it)."""
 
 
 @dataclass(frozen=True)
@@ -499,6 +505,17 @@ def create_questionnaire_link(
                detail=f"{scale_id}, expires {link.expires_at.isoformat()}")  # fmt: skip
         uow.commit()
     return token
+
+
+def questionnaire_link_url(public_url: str, token: str) -> str:
+    """The link sent to the patient: the clinic's configured public URL, never the request's ``Host`` header.
+
+    Raises :class:`NotConfiguredError` while ``public_url`` is unset; call it with an empty token to check first.
+    """
+    if not public_url:
+        raise NotConfiguredError("questionnaire links need the clinic's public URL: set KETAMINE_THERAPY_PUBLIC_URL "
+                                 "(e.g. https://clinic.example.org)")  # fmt: skip
+    return f"{public_url.rstrip('/')}/q/{token}"
 
 
 def _valid_link(uow: UnitOfWork, token: str, now: datetime) -> QuestionnaireLinkRecord:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -13,6 +15,18 @@ from .audit import audit
 from .authorization import Actor, Permission
 from .ports import ConflictError, UnitOfWork
 from .record_ports import RemsFormRecord
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""A cell starting with one of these is evaluated as a formula by spreadsheets (CSV injection)."""
+ACRONYMS = {"hcp": "HCP", "bp": "BP", "maois": "MAOIs", "mg": "mg", "40": "40"}
+
+
+@dataclass(frozen=True)
+class CsvExport:
+    """A file to download: its name and its text."""
+
+    filename: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -115,3 +129,34 @@ def form_fields(form: PatientMonitoringForm) -> list[tuple[str, str]]:
             text = str(value)
         out.append((name, text))
     return out
+
+
+def field_label(name: str) -> str:
+    """A form field's printable label (``bp_40_min_after`` -> ``BP 40 min after``)."""
+    words = [ACRONYMS.get(w, w) for w in name.split("_")]
+    first = words[0] if words[0] in ACRONYMS.values() else words[0].capitalize()
+    return " ".join([first, *words[1:]])
+
+
+def spreadsheet_safe(value: str) -> str:
+    """``value`` with a leading formula character neutralised by a quote, so a spreadsheet shows it as text."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def export_form(uow: UnitOfWork, actor: Actor, form_id: uuid.UUID) -> CsvExport:
+    """The form's fields as CSV (field, label, value), every cell spreadsheet-safe; audited as an export.
+
+    The one export of a Patient Monitoring Form, served by the API and the web pages alike.
+    """
+    actor.require(Permission.REMS_READ)
+    with uow:
+        record = uow.rems.get_form(form_id)
+        audit(uow, actor, "export", "rems-form", form_id, record.patient_id, "csv")
+        uow.commit()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["field", "label", "value"])
+    for name, value in form_fields(record.form):
+        writer.writerow([spreadsheet_safe(name), spreadsheet_safe(field_label(name)), spreadsheet_safe(value)])
+    filename = f"rems-pmf-{record.form.treatment_date.isoformat()}-{str(record.id)[:8]}.csv"
+    return CsvExport(filename, buffer.getvalue())
