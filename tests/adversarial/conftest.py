@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import threading
+import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import create_engine, text
 
 from ketamine_therapy.bootstrap import unit_of_work_factory
+from ketamine_therapy.cli.serve import UVICORN_OPTIONS
 from ketamine_therapy.config import Settings
 from ketamine_therapy.services.demo_clinic import seed_demo_clinic
 from ketamine_therapy.storage.db import make_engine
@@ -25,6 +32,25 @@ from tests.integration.api.conftest import Api, api_on, seeded_template
 from tests.integration.conftest import POSTGRES_ADMIN_URL
 
 __all__ = ["seeded_template"]
+
+
+@contextmanager
+def served(app: FastAPI) -> Iterator[str]:
+    """``app`` served by uvicorn with ``ketamine-therapy serve``'s options on a free local port; yields its URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **UVICORN_OPTIONS))  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
 
 
 def _admin():  # type: ignore[no-untyped-def]

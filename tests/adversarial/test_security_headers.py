@@ -4,25 +4,21 @@ docs live with; HSTS over TLS; no ``Server`` banner from the real server."""
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 import urllib.request
 from pathlib import Path
 
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from ketamine_therapy.api.middleware import SECURITY_HEADERS
 from ketamine_therapy.app import create_app
-from ketamine_therapy.cli.serve import UVICORN_OPTIONS
 from ketamine_therapy.config import Settings
 from ketamine_therapy.storage.db import make_engine
 from ketamine_therapy.storage.migrate import upgrade
 from ketamine_therapy.web import STATIC_DIR
 
 from ..integration.api.conftest import Api
+from .conftest import served
 
 
 def _failing_app(tmp_path: Path) -> FastAPI:
@@ -77,25 +73,8 @@ def test_csp_allows_no_inline_script_and_no_page_needs_one(api: Api) -> None:
         assert api.client.get(src).status_code == 200, src
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_the_served_app_announces_no_server(tmp_path: Path) -> None:
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(_failing_app(tmp_path), host="127.0.0.1", port=port, **UVICORN_OPTIONS))  # type: ignore[arg-type]
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as r:
-            assert r.status == 200
-            assert r.headers.get("Server") is None
-            assert r.headers["X-Frame-Options"] == "DENY"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
+    with served(_failing_app(tmp_path)) as url, urllib.request.urlopen(f"{url}/healthz", timeout=10) as r:
+        assert r.status == 200
+        assert r.headers.get("Server") is None
+        assert r.headers["X-Frame-Options"] == "DENY"
