@@ -16,6 +16,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from .api.context import AppContext
 from .api.errors import install_errors
+from .api.input_guard import InputGuardMiddleware
 from .api.middleware import EdgeMiddleware
 from .api.routes import router as api_router
 from .bootstrap import unit_of_work_factory
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, *, jobs: JobRunner | None = Non
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.add_middleware(InputGuardMiddleware, render_page=render_problem_page)
     app.add_middleware(EdgeMiddleware, render_page=render_problem_page)
     # the client address (audit log, login limiter) and TLS come from proxy headers only when a configured proxy
     # sent them; anyone else's X-Forwarded-For is ignored

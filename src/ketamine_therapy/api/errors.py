@@ -94,6 +94,9 @@ def problem_of(exc: Exception) -> Problem | None:
                            "Changed by someone else" if "version" in str(exc) else "Conflict", str(exc))  # fmt: skip
         case PreconditionRequiredError():
             return Problem(428, "precondition-required", "Version required", str(exc))
+        case OverflowError():  # date arithmetic past year 1 or 9999 (e.g. 0001-01-01T00:00+14:00 in UTC)
+            return Problem(422, "invalid-input", "Invalid input", f"a date or number is out of range: {exc}",
+                           {"field": None, "allowed": "dates within years 1-9999 in every time zone"})  # fmt: skip
     return None
 
 
@@ -136,6 +139,6 @@ def install_errors(app: FastAPI, render_page: PageRenderer) -> None:
 
     for kind in (ClinicError, InvalidInputError, PermissionDeniedError, CsrfError, RateLimitedError,
                  AuthenticationError, SessionExpiredError, LinkInvalidError, NotConfiguredError, NotFoundError,
-                 UnknownJobError, ConflictError, PreconditionRequiredError):  # fmt: skip
+                 UnknownJobError, ConflictError, PreconditionRequiredError, OverflowError):  # fmt: skip
         app.add_exception_handler(kind, on_error)
     app.add_exception_handler(RequestValidationError, on_validation)

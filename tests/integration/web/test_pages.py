@@ -423,7 +423,7 @@ def test_a_link_without_the_item_9_flag_thanks_without_crisis_box(web: Web) -> N
     pid = web.patient_ids()[0]
     full = web.post(f"/patients/{pid}/questionnaire-link", {"scale_id": "GAD-7"})  # without htmx: the whole chart
     assert full.status_code == 200
-    url = re.search(r'id="link-url" readonly value="https://testserver([^"]+)"', full.text)
+    url = re.search(r'id="link-url" readonly value="https://clinic.example.org([^"]+)"', full.text)
     assert url
     done = web.client.post(url.group(1), data={f"item{i}": "0" for i in range(1, 8)})
     assert done.status_code == 200
