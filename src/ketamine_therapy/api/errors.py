@@ -24,7 +24,7 @@ from ..services.accounts import (
 )
 from ..services.authorization import PermissionDeniedError
 from ..services.jobs import UnknownJobError
-from ..services.ports import ConflictError, NotFoundError
+from ..services.ports import ConflictError, NotFoundError, StaleVersionError
 from .auth import CsrfError
 
 PROBLEM = "application/problem+json"
@@ -89,9 +89,10 @@ def problem_of(exc: Exception) -> Problem | None:
             return Problem(404, "link-invalid", "Link not valid", str(exc))
         case NotFoundError() | UnknownJobError():
             return Problem(404, "not-found", "Not found", str(exc).strip("'\""))
+        case StaleVersionError():  # the one mapping of optimistic locking: the If-Match version is not current
+            return Problem(412, "conflict", "Changed by someone else", str(exc))
         case ConflictError():
-            return Problem(412 if "version" in str(exc) else 409, "conflict",
-                           "Changed by someone else" if "version" in str(exc) else "Conflict", str(exc))  # fmt: skip
+            return Problem(409, "conflict", "Conflict", str(exc))
         case PreconditionRequiredError():
             return Problem(428, "precondition-required", "Version required", str(exc))
         case OverflowError():  # date arithmetic past year 1 or 9999 (e.g. 0001-01-01T00:00+14:00 in UTC)

@@ -13,7 +13,7 @@ from ..clinic.exceptions import InvalidAnswerError
 from ..clinic.rems import FormStatus, PatientMonitoringForm, RemsEnrollment, due_date
 from .audit import audit
 from .authorization import Actor, Permission
-from .ports import ConflictError, UnitOfWork
+from .ports import StaleVersionError, UnitOfWork
 from .record_ports import RemsFormRecord
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -100,7 +100,7 @@ def mark_submitted(
     with uow:
         record = uow.rems.get_form(form_id)
         if record.version != expected_version:
-            raise ConflictError(f"REMS form {form_id} is at version {record.version}, not {expected_version}")
+            raise StaleVersionError(f"REMS form {form_id} is at version {record.version}, not {expected_version}")
         if submitted_on < record.form.treatment_date:
             raise InvalidAnswerError("submitted_on", f"{submitted_on} is before the session",
                                      f">= {record.form.treatment_date}")  # fmt: skip

@@ -44,7 +44,7 @@ from ..clinic.sessions import (
 from ..clinic.settings import ClinicSettings
 from .audit import audit
 from .authorization import Actor, Permission
-from .ports import ConflictError, UnitOfWork
+from .ports import StaleVersionError, UnitOfWork
 from .record_ports import RecordVersion, RemsFormRecord, SessionRecord
 
 After = Callable[[UnitOfWork, SessionRecord, ClinicSettings], None]
@@ -155,8 +155,8 @@ def _step(
         settings, _ = uow.settings.get()
         record = uow.sessions.get(session_id)
         if record.version != expected_version:  # before the rule: a stale screen gets a conflict, not a rule error
-            raise ConflictError(f"session {session_id} is at version {record.version}, not {expected_version}; "
-                                "someone else changed it: reload")  # fmt: skip
+            raise StaleVersionError(f"session {session_id} is at version {record.version}, not {expected_version}; "
+                                    "someone else changed it: reload")  # fmt: skip
         updated = replace(record, session=change(record, settings, uow))
         version = uow.sessions.update(updated, expected_version, actor.username, what)
         audit(uow, actor, "update", "session", session_id, record.patient_id, what)

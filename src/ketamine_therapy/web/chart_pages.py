@@ -113,7 +113,7 @@ def _chart_values(request: Request, who: Any, ctx: Any, patient_id: uuid.UUID) -
     out["esketamine"] = esketamine
 
     if can["cost_read"]:
-        out["coverage"] = coverage_of(ctx.new_uow(), actor, patient_id)
+        out["coverage"], _ = coverage_of(ctx.new_uow(), actor, patient_id)
         out["course_cost"] = course_cost_of(ctx.new_uow(), actor, patient_id)
         estimates: list[tuple[Any, CostEstimate | None, str]] = []
         for plan in out["plans"]:

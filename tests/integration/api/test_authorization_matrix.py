@@ -129,7 +129,7 @@ def test_role_endpoint_matrix(
     url = path.format(**ids)
     if isinstance(body, dict) and "username" in body:
         body = {**body, "username": f"new.user.{role.value}"}
-    r = shared_api.send(role.value, method, url, body, version=1 if method in ("PATCH", "POST") else None)
+    r = shared_api.send(role.value, method, url, body, version=1 if method in ("PATCH", "POST", "PUT") else None)
     allowed = permission is None or permission in PERMISSIONS[role]
     if allowed:
         assert r.status_code not in (401, 403), f"{role.value} {method} {url}: {r.status_code} {r.text[:200]}"
