@@ -3,10 +3,12 @@ web pages, which render the problem instead of JSON."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
@@ -22,6 +24,7 @@ from ..services.accounts import (
     RateLimitedError,
     SessionExpiredError,
 )
+from ..services.audit import audit_refusal
 from ..services.authorization import PermissionDeniedError
 from ..services.jobs import UnknownJobError
 from ..services.ports import ConflictError, NotFoundError, StaleVersionError
@@ -120,6 +123,20 @@ def _validation_problem(exc: RequestValidationError) -> Problem:
 PageRenderer = Callable[[Request, Problem], Response]
 
 
+def _audit_refusal(request: Request, exc: Exception) -> None:
+    """Every 403 is audited: who, from where, what was refused, and the patient it concerned."""
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    assert isinstance(exc, PermissionDeniedError | CsrfError)
+    reason = exc.permission.value if isinstance(exc, PermissionDeniedError) else "no CSRF token"
+    what = f"{request.method} {route}: {reason}"
+    raw = request.path_params.get("patient_id")
+    try:
+        patient_id = uuid.UUID(str(raw)) if raw is not None else None
+    except ValueError:
+        patient_id = None
+    audit_refusal(request.app.state.context.new_uow(), exc.actor, what, patient_id)
+
+
 def install_errors(app: FastAPI, render_page: PageRenderer) -> None:
     """Map domain and service errors to problem+json under ``/api`` and to ``render_page`` elsewhere."""
 
@@ -132,6 +149,8 @@ def install_errors(app: FastAPI, render_page: PageRenderer) -> None:
         problem = problem_of(exc)
         if problem is None:
             raise exc
+        if problem.status == 403:
+            await run_in_threadpool(_audit_refusal, request, exc)
         return respond(request, problem)
 
     async def on_validation(request: Request, exc: Exception) -> Response:

@@ -11,7 +11,7 @@ from datetime import date
 
 from ..clinic.exceptions import InvalidAnswerError
 from ..clinic.rems import FormStatus, PatientMonitoringForm, RemsEnrollment, due_date
-from .audit import audit
+from .audit import audit, audit_list
 from .authorization import Actor, Permission
 from .ports import StaleVersionError, UnitOfWork
 from .record_ports import RemsFormRecord
@@ -77,7 +77,7 @@ def form_statuses(
     actor.require(Permission.REMS_READ)
     with uow:
         rows = [status_on(r, as_of) for r in uow.rems.forms(patient_id)]
-        audit(uow, actor, "read", "rems-form", patient_id=patient_id, detail=f"as_of={as_of} n={len(rows)}")
+        audit_list(uow, actor, "rems-form-list", (r.record.patient_id for r in rows), f"as_of={as_of} n={len(rows)}")
         uow.commit()
     return [r for r in rows if r.status != "submitted"] if open_only else rows
 

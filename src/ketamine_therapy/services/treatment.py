@@ -42,7 +42,7 @@ from ..clinic.sessions import (
     Vitals,
 )
 from ..clinic.settings import ClinicSettings
-from .audit import audit
+from .audit import audit, audit_list
 from .authorization import Actor, Permission
 from .ports import StaleVersionError, UnitOfWork
 from .record_ports import RecordVersion, RemsFormRecord, SessionRecord
@@ -136,7 +136,7 @@ def sessions_between(
     with uow:
         records = uow.sessions.scheduled_between(start, end)
         out = [(r, uow.patients.get(r.patient_id)[0]) for r in records]
-        audit(uow, actor, "read", "session-list", detail=f"{start.isoformat()}..{end.isoformat()} n={len(out)}")
+        audit_list(uow, actor, "session-list", (p.id for _, p in out), f"{start.isoformat()}..{end.isoformat()}")
         uow.commit()
     return out
 
