@@ -18,6 +18,7 @@ from .api.context import AppContext
 from .api.errors import install_errors
 from .api.input_guard import InputGuardMiddleware
 from .api.middleware import EdgeMiddleware
+from .api.openapi import with_problems
 from .api.routes import router as api_router
 from .bootstrap import unit_of_work_factory
 from .config import Settings
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, *, jobs: JobRunner | None = Non
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_errors(app, render_problem_page)
+    app.openapi = with_problems(app.openapi)  # type: ignore[method-assign]  # errors as problem+json, per status
 
     @app.get("/api/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..clinic.exceptions import ClinicError, InvalidAnswerError
 from ..clinic.rems import EnrollmentRequiredError
@@ -153,6 +155,13 @@ def install_errors(app: FastAPI, render_page: PageRenderer) -> None:
             await run_in_threadpool(_audit_refusal, request, exc)
         return respond(request, problem)
 
+    async def on_http(request: Request, exc: Exception) -> Response:  # FastAPI's own: malformed body, no such route
+        assert isinstance(exc, StarletteHTTPException)
+        phrase = HTTPStatus(exc.status_code).phrase
+        slug = "malformed" if exc.status_code == 400 else phrase.lower().replace(" ", "-")
+        problem = Problem(exc.status_code, slug, phrase, str(exc.detail), {}, dict(exc.headers or {}))
+        return respond(request, problem)
+
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         return respond(request, _validation_problem(exc))
@@ -162,3 +171,4 @@ def install_errors(app: FastAPI, render_page: PageRenderer) -> None:
                  UnknownJobError, ConflictError, PreconditionRequiredError, OverflowError):  # fmt: skip
         app.add_exception_handler(kind, on_error)
     app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
