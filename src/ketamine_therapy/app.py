@@ -6,16 +6,19 @@ Nothing here runs at import time; ``ketamine-therapy serve`` (or a test) calls :
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
-from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from .api.context import AppContext
 from .api.errors import install_errors
+from .api.input_guard import InputGuardMiddleware
+from .api.middleware import EdgeMiddleware
+from .api.openapi import with_problems
 from .api.routes import router as api_router
 from .bootstrap import unit_of_work_factory
 from .config import Settings
@@ -25,15 +28,14 @@ from .web import STATIC_DIR
 from .web.errors import render_problem_page
 from .web.routes import router as web_router
 
+SWAGGER_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>ketamine-therapy API</title>
+<link rel="icon" href="/static/favicon.svg"><link rel="stylesheet" href="/static/vendor/swagger-ui.css"></head>
+<body><div id="swagger-ui" data-openapi-url="/api/openapi.json"></div>
+<script src="/static/vendor/swagger-ui-bundle.js"></script><script src="/static/swagger-init.js"></script>
+</body></html>
+"""
 DISCLAIMER = "Decision-support software, not a medical device: every decision stays with the treating clinician."
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",  # questionnaire links carry a token in the path
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-    "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
-    "Cache-Control": "no-store",
-}
 
 
 def create_app(settings: Settings | None = None, *, jobs: JobRunner | None = None) -> FastAPI:
@@ -64,24 +66,19 @@ def create_app(settings: Settings | None = None, *, jobs: JobRunner | None = Non
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_errors(app, render_problem_page)
+    app.openapi = with_problems(app.openapi)  # type: ignore[method-assign]  # errors as problem+json, per status
 
     @app.get("/api/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/api/openapi.json", title="ketamine-therapy API",
-                                   swagger_js_url="/static/vendor/swagger-ui-bundle.js",
-                                   swagger_css_url="/static/vendor/swagger-ui.css",
-                                   swagger_favicon_url="/static/favicon.svg",
-                                   swagger_ui_parameters={"validatorUrl": None})  # fmt: skip  # offline: no badge
+        return HTMLResponse(SWAGGER_PAGE)  # its start-up script is a static file: the CSP allows no inline script
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
-
+    app.add_middleware(InputGuardMiddleware, render_page=render_problem_page)
+    app.add_middleware(EdgeMiddleware, render_page=render_problem_page)
+    # the client address (audit log, login limiter) and TLS come from proxy headers only when a configured proxy
+    # sent them; anyone else's X-Forwarded-For is ignored
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     return app

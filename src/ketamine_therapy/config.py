@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,5 +19,26 @@ class Settings(BaseSettings):
         default="", description="key of researchers' pseudonyms (HMAC); empty = a new key per start"
     )
     public_url: str = Field(
-        default="", description="base URL put in patients' questionnaire links (default: the request's)"
+        default="",
+        description="the clinic's public base URL (https://...), put in patients' questionnaire links; links are "
+        "refused while it is unset (the request's Host header is never used: a client chooses it)",
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses or networks (CIDR) of the reverse proxies whose X-Forwarded-For/-Proto are believed "
+        "(JSON list); from anyone else those headers are ignored (audit source, login rate limit, HTTPS)",
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, value: str) -> str:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("public_url must be an absolute http(s) URL, e.g. https://clinic.example.org")
+        return value.rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _no_wildcard(cls, value: list[str]) -> list[str]:
+        if "*" in value:
+            raise ValueError("trusted_proxies: name the proxies; '*' would let any client choose its address")
+        return value

@@ -115,6 +115,12 @@ class FakeSessions:
     def delete(self, token_hash: str) -> None:
         self.state.sessions.pop(token_hash, None)
 
+    def delete_for_user(self, user_id: uuid.UUID) -> int:
+        ended = [k for k, s in self.state.sessions.items() if s.user_id == user_id]
+        for key in ended:
+            del self.state.sessions[key]
+        return len(ended)
+
 
 class FakeLinks:
     def __init__(self, state: State) -> None:

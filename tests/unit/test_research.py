@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from ketamine_therapy.clinic.exceptions import InvalidAnswerError
+from ketamine_therapy.pharmacology.exceptions import InvalidInputError
 from ketamine_therapy.pharmacology.trials import parse_spec, run_trial
 from ketamine_therapy.services.authorization import PERMISSIONS, Actor, Permission, PermissionDeniedError, Role
 from ketamine_therapy.services.jobs import JobRunner, JobStatus, UnknownJobError
@@ -22,16 +23,22 @@ from ketamine_therapy.services.research import (
     list_trials,
     routes_by_model,
     run_simulation,
-    start_trial,
     trial_result,
     trial_result_json,
     trial_status,
 )
+from ketamine_therapy.services.research import start_trial as start_validated_trial
+from ketamine_therapy.validation.trial_spec import read_trial_spec
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "trials"
 RESEARCHER = Actor("rita", Role.RESEARCHER, "127.0.0.1")
 DENIED = [role for role in Role if Permission.RESEARCH_RUN not in PERMISSIONS[role]]
 ALLOWED = [role for role in Role if Permission.RESEARCH_RUN in PERMISSIONS[role]]
+
+
+def start_trial(actor: Actor, runner: JobRunner, text: str, fmt: str) -> str:
+    """What the API and the web do: read the spec at the edge, then start it."""
+    return start_validated_trial(actor, runner, read_trial_spec(text, fmt))
 
 
 @pytest.fixture
@@ -165,7 +172,7 @@ def test_roles_without_research_run_are_refused(role: Role, runner: JobRunner) -
     with pytest.raises(PermissionDeniedError, match="research:run"):
         run_simulation(actor, SimulationRequest(n_subjects=1, hours=1))
     with pytest.raises(PermissionDeniedError):
-        start_trial(actor, runner, spec, "json")
+        start_validated_trial(actor, runner, read_trial_spec(spec, "json"))
     with pytest.raises(PermissionDeniedError):
         list_trials(actor, runner)
     assert runner.list() == []
@@ -210,7 +217,7 @@ def test_a_trial_run_as_a_job_gives_the_same_json_as_a_direct_run(fmt: str, runn
 def test_a_bad_spec_is_refused_before_any_job_starts(edit: Any, field: str, runner: JobRunner) -> None:
     data = example_spec("han_2016_single_infusion.yaml", 10)
     edit(data)
-    with pytest.raises(InvalidAnswerError) as info:
+    with pytest.raises(InvalidInputError) as info:
         start_trial(RESEARCHER, runner, yaml.safe_dump(data), "yaml")
     assert info.value.field == field
     assert info.value.allowed
@@ -240,7 +247,7 @@ def test_a_trial_larger_than_the_web_cap_is_refused(runner: JobRunner) -> None:
     ],
 )
 def test_unreadable_specs_name_the_spec(text: str, fmt: str, field: str, runner: JobRunner) -> None:
-    with pytest.raises(InvalidAnswerError) as info:
+    with pytest.raises(InvalidInputError) as info:
         start_trial(RESEARCHER, runner, text, fmt)
     assert info.value.field == field
 

@@ -53,6 +53,13 @@ class NewUserOut(BaseModel):
     password: str
 
 
+class NewPasswordOut(BaseModel):
+    """A login's new generated password, shown once."""
+
+    username: str
+    password: str
+
+
 class SettingsPatch(BaseModel):
     """Settings a clinic changes often (the rest: ``ketamine-therapy`` data files or a full PUT later)."""
 
@@ -83,6 +90,12 @@ def create_user(body: UserIn, actor: ActorDep, ctx: ContextDep) -> NewUserOut:
     """Create a login with a generated password (shown once)."""
     user, password = accounts.create_user(ctx.new_uow(), actor, body.username, body.role, patient_id=body.patient_id)
     return NewUserOut(user=UserOut.of(user), password=password)
+
+
+@router.post("/users/{username}/password-reset")
+def reset_password(username: str, actor: ActorDep, ctx: ContextDep) -> NewPasswordOut:
+    """Give a login a new generated password (shown once); all of its sessions end."""
+    return NewPasswordOut(username=username, password=accounts.reset_password(ctx.new_uow(), actor, username))
 
 
 @router.get("/clinic/settings")

@@ -25,7 +25,11 @@ bearer = HTTPBearer(auto_error=False, description="a token from POST /api/v1/aut
 
 
 class CsrfError(PermissionError):
-    """A cookie-authenticated change without the session's CSRF token."""
+    """A cookie-authenticated change without the session's CSRF token (``actor``: the cookie's user)."""
+
+    def __init__(self, message: str, actor: Actor) -> None:
+        super().__init__(message)
+        self.actor = actor
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ def check_csrf(request: Request, caller: Caller, form_token: str | None = None) 
         return
     sent = form_token or request.headers.get("x-csrf-token", "")
     if not hmac.compare_digest(sent.encode(), caller.csrf_token.encode()):
-        raise CsrfError("missing or wrong CSRF token: reload the page and try again")
+        raise CsrfError("missing or wrong CSRF token: reload the page and try again", caller.actor)
 
 
 def caller(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
-from ..services.accounts import authenticate, end_session, start_session
+from ..services.accounts import authenticate, change_password, end_session, start_session
 from ..services.authorization import PERMISSIONS
 from .auth import ActorDep, ContextDep
 from .context import client_address
@@ -29,6 +29,13 @@ class TokenOut(BaseModel):
     token_type: str = "bearer"
     idle_timeout_s: int
     csrf_token: str
+
+
+class PasswordChange(BaseModel):
+    """The current password and the new one (12-1024 characters)."""
+
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
 
 
 class MeOut(BaseModel):
@@ -62,6 +69,13 @@ def delete_token(actor: ActorDep, ctx: ContextDep, request: Request) -> Response
     header = request.headers.get("authorization", "")
     token = header.split(" ", 1)[1] if header.lower().startswith("bearer ") else request.cookies.get("kt_session", "")
     end_session(ctx.new_uow(), token, client_address(request))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
+def password(body: PasswordChange, actor: ActorDep, ctx: ContextDep) -> Response:
+    """Change your own password. Every session of yours ends, this token too: log in again with the new one."""
+    change_password(ctx.new_uow(), actor, body.current_password, body.new_password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -3,12 +3,16 @@ web pages, which render the problem instead of JSON."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..clinic.exceptions import ClinicError, InvalidAnswerError
 from ..clinic.rems import EnrollmentRequiredError
@@ -18,12 +22,14 @@ from ..services.accounts import (
     AccountLockedError,
     AuthenticationError,
     LinkInvalidError,
+    NotConfiguredError,
     RateLimitedError,
     SessionExpiredError,
 )
+from ..services.audit import audit_refusal
 from ..services.authorization import PermissionDeniedError
 from ..services.jobs import UnknownJobError
-from ..services.ports import ConflictError, NotFoundError
+from ..services.ports import ConflictError, NotFoundError, StaleVersionError
 from .auth import CsrfError
 
 PROBLEM = "application/problem+json"
@@ -82,15 +88,21 @@ def problem_of(exc: Exception) -> Problem | None:
             return Problem(423, "locked", "Account locked", str(exc))
         case AuthenticationError() | SessionExpiredError():
             return Problem(401, "unauthorized", "Not logged in", str(exc), {}, {"WWW-Authenticate": "Bearer"})
+        case NotConfiguredError():
+            return Problem(409, "not-configured", "Not configured on this server", str(exc))
         case LinkInvalidError():
             return Problem(404, "link-invalid", "Link not valid", str(exc))
         case NotFoundError() | UnknownJobError():
             return Problem(404, "not-found", "Not found", str(exc).strip("'\""))
+        case StaleVersionError():  # the one mapping of optimistic locking: the If-Match version is not current
+            return Problem(412, "conflict", "Changed by someone else", str(exc))
         case ConflictError():
-            return Problem(412 if "version" in str(exc) else 409, "conflict",
-                           "Changed by someone else" if "version" in str(exc) else "Conflict", str(exc))  # fmt: skip
+            return Problem(409, "conflict", "Conflict", str(exc))
         case PreconditionRequiredError():
             return Problem(428, "precondition-required", "Version required", str(exc))
+        case OverflowError():  # date arithmetic past year 1 or 9999 (e.g. 0001-01-01T00:00+14:00 in UTC)
+            return Problem(422, "invalid-input", "Invalid input", f"a date or number is out of range: {exc}",
+                           {"field": None, "allowed": "dates within years 1-9999 in every time zone"})  # fmt: skip
     return None
 
 
@@ -113,6 +125,20 @@ def _validation_problem(exc: RequestValidationError) -> Problem:
 PageRenderer = Callable[[Request, Problem], Response]
 
 
+def _audit_refusal(request: Request, exc: Exception) -> None:
+    """Every 403 is audited: who, from where, what was refused, and the patient it concerned."""
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    assert isinstance(exc, PermissionDeniedError | CsrfError)
+    reason = exc.permission.value if isinstance(exc, PermissionDeniedError) else "no CSRF token"
+    what = f"{request.method} {route}: {reason}"
+    raw = request.path_params.get("patient_id")
+    try:
+        patient_id = uuid.UUID(str(raw)) if raw is not None else None
+    except ValueError:
+        patient_id = None
+    audit_refusal(request.app.state.context.new_uow(), exc.actor, what, patient_id)
+
+
 def install_errors(app: FastAPI, render_page: PageRenderer) -> None:
     """Map domain and service errors to problem+json under ``/api`` and to ``render_page`` elsewhere."""
 
@@ -125,6 +151,15 @@ def install_errors(app: FastAPI, render_page: PageRenderer) -> None:
         problem = problem_of(exc)
         if problem is None:
             raise exc
+        if problem.status == 403:
+            await run_in_threadpool(_audit_refusal, request, exc)
+        return respond(request, problem)
+
+    async def on_http(request: Request, exc: Exception) -> Response:  # FastAPI's own: malformed body, no such route
+        assert isinstance(exc, StarletteHTTPException)
+        phrase = HTTPStatus(exc.status_code).phrase
+        slug = "malformed" if exc.status_code == 400 else phrase.lower().replace(" ", "-")
+        problem = Problem(exc.status_code, slug, phrase, str(exc.detail), {}, dict(exc.headers or {}))
         return respond(request, problem)
 
     async def on_validation(request: Request, exc: Exception) -> Response:
@@ -132,7 +167,8 @@ def install_errors(app: FastAPI, render_page: PageRenderer) -> None:
         return respond(request, _validation_problem(exc))
 
     for kind in (ClinicError, InvalidInputError, PermissionDeniedError, CsrfError, RateLimitedError,
-                 AuthenticationError, SessionExpiredError, LinkInvalidError, NotFoundError, UnknownJobError,
-                 ConflictError, PreconditionRequiredError):  # fmt: skip
+                 AuthenticationError, SessionExpiredError, LinkInvalidError, NotConfiguredError, NotFoundError,
+                 UnknownJobError, ConflictError, PreconditionRequiredError, OverflowError):  # fmt: skip
         app.add_exception_handler(kind, on_error)
     app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)

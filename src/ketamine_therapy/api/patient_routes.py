@@ -226,17 +226,22 @@ def list_screenings(patient_id: uuid.UUID, actor: ActorDep, ctx: ContextDep) -> 
 
 
 @router.put("/patients/{patient_id}/coverage")
-def put_coverage(patient_id: uuid.UUID, body: CoverageIn, actor: ActorDep, ctx: ContextDep) -> Coverage:
-    """Record the patient's insurance."""
+def put_coverage(
+    patient_id: uuid.UUID, body: CoverageIn, actor: ActorDep, ctx: ContextDep, response: Response,
+    version: int = Depends(expected_version),
+) -> Coverage:  # fmt: skip
+    """Record the patient's insurance over the version read (``If-Match: "0"`` when there is none yet)."""
     coverage = Coverage(body.payer, body.prior_authorization_approved, body.patient_coinsurance)
-    billing.set_coverage(ctx.new_uow(), actor, patient_id, coverage)
+    tag(response, billing.set_coverage(ctx.new_uow(), actor, patient_id, coverage, version))
     return coverage
 
 
 @router.get("/patients/{patient_id}/coverage")
-def get_coverage(patient_id: uuid.UUID, actor: ActorDep, ctx: ContextDep) -> Coverage | None:
-    """The patient's insurance (null: self-pay)."""
-    return billing.coverage_of(ctx.new_uow(), actor, patient_id)
+def get_coverage(patient_id: uuid.UUID, actor: ActorDep, ctx: ContextDep, response: Response) -> Coverage | None:
+    """The patient's insurance (null: self-pay; ``ETag`` "0")."""
+    coverage, version = billing.coverage_of(ctx.new_uow(), actor, patient_id)
+    tag(response, version)
+    return coverage
 
 
 @router.get("/patients/{patient_id}/costs")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from datetime import date
 
@@ -90,17 +88,13 @@ def form(form_id: uuid.UUID, actor: ActorDep, ctx: ContextDep, response: Respons
 
 
 @router.get("/rems/forms/{form_id}/export", response_class=Response,
-            responses={200: {"content": {"text/csv": {}}, "description": "the form's fields as CSV rows"}})  # fmt: skip
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+                       "description": "the form's fields as CSV rows"}})  # fmt: skip
 def export(form_id: uuid.UUID, actor: ActorDep, ctx: ContextDep) -> Response:
-    """The form's fields (field, value) as CSV, for transcription into the REMS portal or fax."""
-    record = rems_forms.get_form(ctx.new_uow(), actor, form_id)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["field", "value"])
-    writer.writerows(rems_forms.form_fields(record.form))
-    name = f"spravato-pmf-{record.form.treatment_date}-{str(form_id)[:8]}.csv"
-    return Response(out.getvalue(), media_type="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+    """The form's fields (field, label, value) as CSV, for transcription into the REMS portal or fax."""
+    export = rems_forms.export_form(ctx.new_uow(), actor, form_id)
+    return Response(export.text, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{export.filename}"'})  # fmt: skip
 
 
 @router.post("/rems/forms/{form_id}/submitted")

@@ -12,7 +12,12 @@ from ..clinic.protocols import BoosterRecommendation
 from ..clinic.records import RecordedScale
 from ..clinic.scales import SCALES, CourseSummary, Scale
 from ..services import outcomes, patients
-from ..services.accounts import create_questionnaire_link, open_questionnaire, submit_questionnaire
+from ..services.accounts import (
+    create_questionnaire_link,
+    open_questionnaire,
+    questionnaire_link_url,
+    submit_questionnaire,
+)
 from .auth import ActorDep, ContextDep
 from .context import client_address
 
@@ -130,10 +135,11 @@ def booster(
 @router.post("/patients/{patient_id}/questionnaire-links", status_code=status.HTTP_201_CREATED)
 def create_link(patient_id: uuid.UUID, body: LinkIn, actor: ActorDep, ctx: ContextDep, request: Request) -> LinkOut:
     """A single-use link (72 h) for the patient to fill a PHQ-9 or GAD-7 on a phone."""
+    questionnaire_link_url(ctx.settings.public_url, "")  # refuse before creating a link that cannot be sent
     token = create_questionnaire_link(ctx.new_uow(), actor, patient_id, body.scale_id)
     link = open_questionnaire(ctx.new_uow(), token)
-    base = (ctx.settings.public_url or str(request.base_url)).rstrip("/")
-    return LinkOut(url=f"{base}/q/{token}", token=token, scale_id=link.scale_id, expires_at=link.expires_at)
+    url = questionnaire_link_url(ctx.settings.public_url, token)
+    return LinkOut(url=url, token=token, scale_id=link.scale_id, expires_at=link.expires_at)
 
 
 @router.get("/questionnaires/{token}", tags=["patient questionnaire"])

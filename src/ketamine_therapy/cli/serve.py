@@ -9,6 +9,10 @@ from rich.console import Console
 
 console = Console()
 
+UVICORN_OPTIONS: dict[str, object] = {"log_level": "warning", "server_header": False, "proxy_headers": False}
+"""No ``Server: uvicorn`` banner; proxy headers are the app's (trusted only from ``trusted_proxies``), not uvicorn's
+(which would trust any local client)."""
+
 
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
@@ -35,6 +39,8 @@ def serve(
     engine.dispose()
     new_uow = unit_of_work_factory(settings)
     url = f"http://{host}:{port}"
+    if demo and not settings.public_url:  # the demo's questionnaire links point at the address it serves on
+        settings = settings.model_copy(update={"public_url": url})
     if demo:
         if not list_patients(new_uow(), SYSTEM, limit=1):
             console.print(f"seeding the demo clinic ({patients} synthetic patients)...")
@@ -49,4 +55,4 @@ def serve(
             print(f"first run: admin login created: admin {admin_password}  (shown once)", flush=True)  # noqa: T201
     print(f"ketamine-therapy is serving on {url} - log in at {url}/login (API docs: {url}/api/docs)", flush=True)  # noqa: T201
     print("Decision-support software, not a medical device.", flush=True)  # noqa: T201
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(settings), host=host, port=port, **UVICORN_OPTIONS)  # type: ignore[arg-type]

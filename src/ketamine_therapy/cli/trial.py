@@ -42,12 +42,13 @@ def run(
     chunk_size: Annotated[int | None, typer.Option(help="patients per chunk (default 1000)")] = None,
 ) -> None:
     """Simulate a trial: per-arm endpoints with 95% intervals, costs per responder/remitter, mean course."""
-    from ..pharmacology.trials import DEFAULT_CHUNK_SIZE, load_spec, run_trial
+    from ..pharmacology.trials import DEFAULT_CHUNK_SIZE, run_trial
     from ..services.pk_report import DISCLAIMER
+    from ..validation.trial_spec import load_trial_spec
     from .main import _domain_errors, _progress, console
 
     with _domain_errors():
-        trial = load_spec(spec)
+        trial = load_trial_spec(spec)
         with _progress(True) as progress:
             size = DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size
             result = run_trial(trial, workers, scheduler, progress, size)
@@ -63,3 +64,11 @@ def run(
     if plot is not None:
         console.print(f"plot written to {plot}")
     console.print(f"[dim]{DISCLAIMER}[/]")
+
+
+@trial_app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of a trial spec (the shape; the ranges and model limits are checked on run)."""
+    from ..validation.trial_spec import trial_spec_schema
+
+    typer.echo(json.dumps(trial_spec_schema(), indent=2))

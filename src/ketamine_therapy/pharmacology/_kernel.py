@@ -5,15 +5,24 @@ make non-zero) and to the observed compartments. Each subject's state lives in s
 (registers) and ``LANES`` subjects are interleaved so the floating-point units stay busy; subjects
 run in parallel. The generated source is written to a cache folder and imported, so numba can
 cache the compiled code on disk across processes.
+
+Safety: the cache folder is private to the user (created 0700; a folder others can write to, or owned by someone
+else, is not used: a fresh private temporary folder is), and a cached file is executed only as the source this
+module generates for its digest (a file that differs is rewritten, and the verified text is what runs). Numba's
+default ``workqueue`` threading layer aborts the process when parallel kernels are entered from several threads
+at once (the web app simulates in worker threads), so every kernel call and compilation holds :data:`KERNEL_LOCK`:
+a call already uses every core, so serialising costs little.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
+import stat
 import sys
 import tempfile
+import threading
+import types
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -24,19 +33,30 @@ import numpy as np
 
 LANES = 2
 _VERSION = "2"
+KERNEL_LOCK = threading.RLock()
+"""Held while a kernel compiles or runs: numba's workqueue threading layer is not thread-safe."""
 
 
+def _private(path: Path) -> bool:
+    """``path`` is a folder of this user that nobody else may write to."""
+    info = path.lstat()
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o022
+
+
+@cache
 def _cache_dir() -> Path:
+    """The user's private kernel folder (0700), or a new private temporary one when that cannot be had."""
     root = os.environ.get("KETAMINE_THERAPY_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "ketamine-therapy"
     )
     path = Path(root) / "kernels"
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if _private(path):
+            return path
     except OSError:
-        path = Path(tempfile.gettempdir()) / "ketamine-therapy-kernels"
-        path.mkdir(parents=True, exist_ok=True)
-    return path
+        pass
+    return Path(tempfile.mkdtemp(prefix="ketamine-therapy-kernels-"))  # 0700, this process's own
 
 
 def _source(n: int, rows: tuple[int, ...], cols: tuple[int, ...], obs: tuple[int, ...]) -> str:
@@ -100,23 +120,30 @@ def _source(n: int, rows: tuple[int, ...], cols: tuple[int, ...], obs: tuple[int
     return "\n".join(lines) + "\n"
 
 
-@cache
 def kernel(n: int, rows: tuple[int, ...], cols: tuple[int, ...], obs: tuple[int, ...]) -> Callable[..., Any]:
-    """The compiled kernel for this structure (generated, imported and cached once)."""
+    """The compiled kernel for this structure (generated, verified, imported and cached once per process)."""
+    with KERNEL_LOCK:
+        return _kernel(n, rows, cols, obs)
+
+
+@cache
+def _kernel(n: int, rows: tuple[int, ...], cols: tuple[int, ...], obs: tuple[int, ...]) -> Callable[..., Any]:
     source = _source(n, rows, cols, obs)
     digest = hashlib.sha256((_VERSION + source).encode()).hexdigest()[:16]
     path = _cache_dir() / f"k_{digest}.py"
-    if not path.exists():
+    try:
+        current = path.read_text()
+    except (OSError, UnicodeDecodeError):
+        current = None
+    if current != source:  # missing, or not what this digest stands for: write it afresh
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(source)
         tmp.replace(path)
     name = f"ketamine_therapy_kernel_{digest}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
+    module = types.ModuleType(name)
+    module.__file__ = str(path)
     sys.modules[name] = module  # numba's disk cache re-imports the module by name
-    spec.loader.exec_module(module)
+    exec(compile(source, str(path), "exec"), module.__dict__)
     return module.propagate  # type: ignore[no-any-return]
 
 

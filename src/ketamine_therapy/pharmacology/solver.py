@@ -16,7 +16,7 @@ from functools import lru_cache
 import numpy as np
 
 from ._expm import expm_batched
-from ._kernel import kernel, propagate_generic
+from ._kernel import KERNEL_LOCK, kernel, propagate_generic
 from ._linear import InputEvent, LinearSystem
 from ._typing import BoolArray, FloatArray, IntArray
 from .exceptions import InvalidInputError
@@ -217,10 +217,12 @@ def solve(
     work = n_subjects * program.node_out.size
     if kernel_choice == "generated" or (kernel_choice == "auto" and work >= GENERATED_KERNEL_MIN_WORK):
         propagate = kernel(n, tuple(int(r) for r in rows), tuple(int(c) for c in cols), obs_cmt)
-        propagate(transitions, infusion_terms, bolus_terms, *program_arrays, obs_scale, out, finite)
+        with KERNEL_LOCK:  # one parallel kernel at a time (numba's workqueue layer is not thread-safe)
+            propagate(transitions, infusion_terms, bolus_terms, *program_arrays, obs_scale, out, finite)
     else:
-        propagate_generic(transitions, infusion_terms, bolus_terms, rows, cols, np.array(obs_cmt, dtype=np.int64),
-                          *program_arrays, obs_scale, out, finite)  # fmt: skip
+        with KERNEL_LOCK:
+            propagate_generic(transitions, infusion_terms, bolus_terms, rows, cols,
+                              np.array(obs_cmt, dtype=np.int64), *program_arrays, obs_scale, out, finite)  # fmt: skip
     status = np.full(n_subjects, SubjectStatus.OK, dtype=np.int64)
     status[~finite] = SubjectStatus.NON_FINITE_RESULT
     status[~valid] = SubjectStatus.INVALID_PARAMETERS

@@ -47,11 +47,13 @@ __all__ = [
     "AuthenticationError",
     "LinkInvalidError",
     "LoginRateLimiter",
+    "NotConfiguredError",
     "QuestionnaireLink",
     "RateLimitedError",
     "SessionExpiredError",
     "User",
     "authenticate",
+    "change_password",
     "create_questionnaire_link",
     "create_user",
     "end_session",
@@ -59,6 +61,7 @@ __all__ = [
     "hash_token",
     "list_users",
     "open_questionnaire",
+    "questionnaire_link_url",
     "reset_password",
     "resolve_session",
     "set_user_active",
@@ -120,6 +123,10 @@ class LinkInvalidError(AccountError):
 
     def __init__(self) -> None:
         super().__init__("this questionnaire link is invalid, expired or already used")
+
+
+class NotConfiguredError(AccountError):
+    """A feature needs a setting the administrator has not made (the message names it)."""
 
 
 @dataclass(frozen=True)
@@ -250,18 +257,64 @@ def set_user_active(uow: UnitOfWork, actor: Actor, username: str, active: bool, 
     return updated
 
 
+def _set_password(uow: UnitOfWork, user: User, password: str) -> int:
+    """Store a new password hash and end every session of the user (inside the caller's transaction).
+
+    The one way a password changes: whoever knew the old one (a stolen cookie, a shared screen) is logged out.
+    Returns the number of sessions ended.
+    """
+    uow.users.update(replace(user, password_hash=_hash_password(password), failed_logins=0, locked_until=None))
+    return uow.auth_sessions.delete_for_user(user.id)
+
+
 def reset_password(uow: UnitOfWork, actor: Actor, username: str, *, clock: Clock = utc_now) -> str:
-    """Give a login a new generated password (returned once) and clear its lockout (needs USER_ADMIN)."""
+    """Give a login a new generated password (returned once), clear its lockout and end its sessions (USER_ADMIN)."""
     actor.require(Permission.USER_ADMIN)
     password = secrets.token_urlsafe(12)
     with uow:
         user = uow.users.get_by_username(username)
         if user is None:
             raise NotFoundError(f"user {username!r}")
-        uow.users.update(replace(user, password_hash=_hash_password(password), failed_logins=0, locked_until=None))
-        _audit(uow, actor, clock(), "update", "user", entity_id=username, detail="password reset")
+        ended = _set_password(uow, user, password)
+        _audit(
+            uow, actor, clock(), "update", "user", entity_id=username, detail=f"password reset; {ended} sessions ended"
+        )
         uow.commit()
     return password
+
+
+def change_password(
+    uow: UnitOfWork, actor: Actor, current_password: str, new_password: str, *, clock: Clock = utc_now
+) -> None:
+    """The logged-in user changes their own password; all their sessions end (this one too: log in again).
+
+    A wrong ``current_password`` raises :class:`InvalidAnswerError` and counts as a failed login (five in a row
+    lock the account, as at the login form). The new password has the login rules' length and must differ.
+    """
+    if actor.user_id is None:
+        raise AuthenticationError()
+    _check_password(new_password)
+    now = clock()
+    with uow:
+        user = uow.users.get(actor.user_id)
+        if user is None or not user.active:
+            raise AuthenticationError()
+        if not _verify(user.password_hash, current_password if isinstance(current_password, str) else ""):
+            failures = uow.users.increment_failed_logins(user.id)
+            detail = f"password change: wrong current password ({failures} in a row)"
+            if failures >= MAX_FAILED_LOGINS:
+                uow.users.update(replace(user, failed_logins=failures, locked_until=now + LOCKOUT))
+                uow.auth_sessions.delete_for_user(user.id)
+                detail += f"; locked until {(now + LOCKOUT).isoformat()}, sessions ended"
+            _audit(uow, actor, now, "password-change-failed", "user", entity_id=user.username, detail=detail)
+            uow.commit()
+            raise InvalidAnswerError("current_password", "is not your current password", "your current password")
+        if _verify(user.password_hash, new_password):
+            raise InvalidAnswerError("new_password", "is the current password", "a different password")
+        ended = _set_password(uow, user, new_password)
+        _audit(uow, actor, now, "update", "user", entity_id=user.username,
+               detail=f"own password changed; {ended} sessions ended")  # fmt: skip
+        uow.commit()
 
 
 def ensure_admin(uow: UnitOfWork, clock: Clock = utc_now) -> str | None:
@@ -282,8 +335,7 @@ def ensure_admin(uow: UnitOfWork, clock: Clock = utc_now) -> str | None:
             except ConflictError:  # another process created it just now
                 return None
         else:
-            uow.users.update(replace(existing, role=Role.ADMIN, patient_id=None, active=True, failed_logins=0,
-                                     locked_until=None, password_hash=_hash_password(password)))  # fmt: skip
+            _set_password(uow, replace(existing, role=Role.ADMIN, patient_id=None, active=True), password)
             _audit(uow, SYSTEM, now, "update", "user", entity_id="admin", detail="reactivated as admin, new password")
         uow.commit()
     return password
@@ -499,6 +551,17 @@ def create_questionnaire_link(
                detail=f"{scale_id}, expires {link.expires_at.isoformat()}")  # fmt: skip
         uow.commit()
     return token
+
+
+def questionnaire_link_url(public_url: str, token: str) -> str:
+    """The link sent to the patient: the clinic's configured public URL, never the request's ``Host`` header.
+
+    Raises :class:`NotConfiguredError` while ``public_url`` is unset; call it with an empty token to check first.
+    """
+    if not public_url:
+        raise NotConfiguredError("questionnaire links need the clinic's public URL: set KETAMINE_THERAPY_PUBLIC_URL "
+                                 "(e.g. https://clinic.example.org)")  # fmt: skip
+    return f"{public_url.rstrip('/')}/q/{token}"
 
 
 def _valid_link(uow: UnitOfWork, token: str, now: datetime) -> QuestionnaireLinkRecord:

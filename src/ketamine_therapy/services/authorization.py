@@ -69,6 +69,7 @@ class PermissionDeniedError(PermissionError):
     def __init__(self, actor: Actor, permission: Permission) -> None:
         super().__init__(f"role {actor.role.value!r} may not {permission.value}")
         self.permission = permission
+        self.actor = actor
 
 
 @dataclass(frozen=True)

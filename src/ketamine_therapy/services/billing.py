@@ -23,24 +23,28 @@ def _esketamine_kind(mg: float) -> CostKind:
     raise InvalidAnswerError("dose_mg", f"{mg:g} mg has no price", "56 or 84 mg")
 
 
-def set_coverage(uow: UnitOfWork, actor: Actor, patient_id: uuid.UUID, coverage: Coverage) -> None:
-    """Record the patient's insurance (payer, prior-auth state, coinsurance)."""
+def set_coverage(
+    uow: UnitOfWork, actor: Actor, patient_id: uuid.UUID, coverage: Coverage, expected_version: int
+) -> int:
+    """Record the patient's insurance (payer, prior-auth state, coinsurance) over the version the user saw (0: none
+    yet); a newer stored one raises ``StaleVersionError``. Returns the new version."""
     actor.require(Permission.PATIENT_WRITE)
     with uow:
         uow.patients.get(patient_id)
-        uow.coverages.put(patient_id, coverage, actor.username)
+        version = uow.coverages.put(patient_id, coverage, actor.username, expected_version)
         audit(uow, actor, "update", "coverage", patient_id, patient_id, coverage.payer)
         uow.commit()
+    return version
 
 
-def coverage_of(uow: UnitOfWork, actor: Actor, patient_id: uuid.UUID) -> Coverage | None:
-    """The patient's insurance, or ``None`` for self-pay."""
+def coverage_of(uow: UnitOfWork, actor: Actor, patient_id: uuid.UUID) -> tuple[Coverage | None, int]:
+    """The patient's insurance (``None``: self-pay) and its version (0: none recorded)."""
     actor.require(Permission.COST_READ)
     with uow:
-        coverage = uow.coverages.get(patient_id)
+        coverage, version = uow.coverages.get(patient_id), uow.coverages.version(patient_id)
         audit(uow, actor, "read", "coverage", patient_id, patient_id)
         uow.commit()
-    return coverage
+    return coverage, version
 
 
 def plan_estimate(uow: UnitOfWork, actor: Actor, plan_id: uuid.UUID) -> CostEstimate:

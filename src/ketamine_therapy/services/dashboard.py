@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from ..clinic.patients import Patient
 from ..clinic.records import RecordedScale
-from .audit import audit
+from .audit import audit_list
 from .authorization import Actor, Permission
 from .ports import UnitOfWork
 from .record_ports import SessionRecord
@@ -44,6 +44,7 @@ def dashboard(uow: UnitOfWork, actor: Actor, day: date) -> Dashboard:
                     forms.append((row, uow.patients.get(record.patient_id)[0]))
         flagged = [(r, uow.patients.get(r.patient_id)[0]) for r in uow.scales.taken_since(day - FLAG_WINDOW)
                    if r.result.flags & SAFETY_FLAGS]  # fmt: skip
-        audit(uow, actor, "read", "dashboard", detail=f"{day}: sessions={len(sessions)} flags={len(flagged)}")
+        shown = [p.id for _, p in sessions] + [p.id for _, p in forms] + [p.id for _, p in flagged]
+        audit_list(uow, actor, "dashboard", shown, f"{day}: sessions={len(sessions)} flags={len(flagged)}")
         uow.commit()
     return Dashboard(day, settings.name, sessions, forms, flagged[::-1])

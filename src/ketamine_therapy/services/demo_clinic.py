@@ -226,7 +226,7 @@ def seed_demo_clinic(
         register_patient(new_uow(), PRESCRIBER, patient, WeightRecord(start - timedelta(days=7), weight))
         screen_patient(new_uow(), PRESCRIBER, patient.id, _screening(course.route, rng), start - timedelta(days=7))
         if course.route == "intranasal-esketamine":
-            set_coverage(new_uow(), PRESCRIBER, patient.id, Coverage("commercial", True, Decimal("0.2")))
+            set_coverage(new_uow(), PRESCRIBER, patient.id, Coverage("commercial", True, Decimal("0.2")), 0)
             enroll_patient(new_uow(), PRESCRIBER, patient.id, start - timedelta(days=7), patient_signed=True,
                            prescriber_signed=True)  # fmt: skip
         plan, planned = create_plan(new_uow(), PRESCRIBER, patient.id, course.protocol_id, start)

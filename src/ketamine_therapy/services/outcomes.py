@@ -47,7 +47,11 @@ def booster_advice(
                    if (at := r.session.entered_at(SessionState.DOSING)) is not None]  # fmt: skip
         if not treated:
             raise InvalidAnswerError("patient_id", "no session has been given yet", "a patient with a session")
-        advice = recommend_booster(totals, max(d for d in treated if d <= today), today, settings.booster_rules)
+        given = [d for d in treated if d <= today]
+        if not given:
+            raise InvalidAnswerError("today", f"{today} is before the first session ({min(treated)})",
+                                     f">= {min(treated)}")  # fmt: skip
+        advice = recommend_booster(totals, max(given), today, settings.booster_rules)
         audit(uow, actor, "read", "booster-advice", patient_id, patient_id, f"recommend={advice.recommend}")
         uow.commit()
     return advice

@@ -12,7 +12,7 @@ from ..clinic.exceptions import InvalidAnswerError
 from ..clinic.patients import ConsentRecord, Patient, WeightRecord
 from ..clinic.records import RecordedScale
 from ..clinic.scales import score
-from .audit import audit
+from .audit import audit, audit_list
 from .authorization import Actor, Permission
 from .ports import PatientVersion, UnitOfWork
 
@@ -49,7 +49,7 @@ def list_patients(uow: UnitOfWork, actor: Actor, *, limit: int = 50, offset: int
     actor.require(Permission.PATIENT_READ)
     with uow:
         patients = uow.patients.list(limit, offset)
-        audit(uow, actor, "read", "patient-list", detail=f"limit={limit} offset={offset} n={len(patients)}")
+        audit_list(uow, actor, "patient-list", (p.id for p in patients), f"limit={limit} offset={offset}")
         uow.commit()
     return patients
 

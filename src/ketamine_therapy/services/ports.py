@@ -28,7 +28,11 @@ class NotFoundError(LookupError):
 
 
 class ConflictError(RuntimeError):
-    """Someone else changed the record since it was read (optimistic locking)."""
+    """The change conflicts with the stored state (a taken name, a record changed since it was read)."""
+
+
+class StaleVersionError(ConflictError):
+    """Someone else changed the record since it was read (optimistic locking): HTTP 412, reload and retry."""
 
 
 @dataclass(frozen=True)

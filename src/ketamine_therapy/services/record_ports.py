@@ -112,7 +112,13 @@ class RemsRepository(Protocol):
 
 class CoverageRepository(Protocol):
     def get(self, patient_id: uuid.UUID) -> Coverage | None: ...
-    def put(self, patient_id: uuid.UUID, coverage: Coverage, by: str) -> None: ...
+    def version(self, patient_id: uuid.UUID) -> int:
+        """The stored coverage's version (0: none recorded yet)."""
+        ...
+
+    def put(self, patient_id: uuid.UUID, coverage: Coverage, by: str, expected_version: int) -> int:
+        """Store the coverage if it is still at ``expected_version`` (else ``StaleVersionError``); the new version."""
+        ...
 
 
 class SettingsRepository(Protocol):

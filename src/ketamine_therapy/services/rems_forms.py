@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -9,10 +11,22 @@ from datetime import date
 
 from ..clinic.exceptions import InvalidAnswerError
 from ..clinic.rems import FormStatus, PatientMonitoringForm, RemsEnrollment, due_date
-from .audit import audit
+from .audit import audit, audit_list
 from .authorization import Actor, Permission
-from .ports import ConflictError, UnitOfWork
+from .ports import StaleVersionError, UnitOfWork
 from .record_ports import RemsFormRecord
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""A cell starting with one of these is evaluated as a formula by spreadsheets (CSV injection)."""
+ACRONYMS = {"hcp": "HCP", "bp": "BP", "maois": "MAOIs", "mg": "mg", "40": "40"}
+
+
+@dataclass(frozen=True)
+class CsvExport:
+    """A file to download: its name and its text."""
+
+    filename: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -63,7 +77,7 @@ def form_statuses(
     actor.require(Permission.REMS_READ)
     with uow:
         rows = [status_on(r, as_of) for r in uow.rems.forms(patient_id)]
-        audit(uow, actor, "read", "rems-form", patient_id=patient_id, detail=f"as_of={as_of} n={len(rows)}")
+        audit_list(uow, actor, "rems-form-list", (r.record.patient_id for r in rows), f"as_of={as_of} n={len(rows)}")
         uow.commit()
     return [r for r in rows if r.status != "submitted"] if open_only else rows
 
@@ -86,7 +100,7 @@ def mark_submitted(
     with uow:
         record = uow.rems.get_form(form_id)
         if record.version != expected_version:
-            raise ConflictError(f"REMS form {form_id} is at version {record.version}, not {expected_version}")
+            raise StaleVersionError(f"REMS form {form_id} is at version {record.version}, not {expected_version}")
         if submitted_on < record.form.treatment_date:
             raise InvalidAnswerError("submitted_on", f"{submitted_on} is before the session",
                                      f">= {record.form.treatment_date}")  # fmt: skip
@@ -115,3 +129,34 @@ def form_fields(form: PatientMonitoringForm) -> list[tuple[str, str]]:
             text = str(value)
         out.append((name, text))
     return out
+
+
+def field_label(name: str) -> str:
+    """A form field's printable label (``bp_40_min_after`` -> ``BP 40 min after``)."""
+    words = [ACRONYMS.get(w, w) for w in name.split("_")]
+    first = words[0] if words[0] in ACRONYMS.values() else words[0].capitalize()
+    return " ".join([first, *words[1:]])
+
+
+def spreadsheet_safe(value: str) -> str:
+    """``value`` with a leading formula character neutralised by a quote, so a spreadsheet shows it as text."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def export_form(uow: UnitOfWork, actor: Actor, form_id: uuid.UUID) -> CsvExport:
+    """The form's fields as CSV (field, label, value), every cell spreadsheet-safe; audited as an export.
+
+    The one export of a Patient Monitoring Form, served by the API and the web pages alike.
+    """
+    actor.require(Permission.REMS_READ)
+    with uow:
+        record = uow.rems.get_form(form_id)
+        audit(uow, actor, "export", "rems-form", form_id, record.patient_id, "csv")
+        uow.commit()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["field", "label", "value"])
+    for name, value in form_fields(record.form):
+        writer.writerow([spreadsheet_safe(name), spreadsheet_safe(field_label(name)), spreadsheet_safe(value)])
+    filename = f"rems-pmf-{record.form.treatment_date.isoformat()}-{str(record.id)[:8]}.csv"
+    return CsvExport(filename, buffer.getvalue())

@@ -10,20 +10,17 @@ running and finished trials (see that module).
 
 from __future__ import annotations
 
-import json
 import math
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Literal
-
-import yaml
+from typing import Any
 
 from ..clinic.exceptions import InvalidAnswerError
 from ..pharmacology import Route
 from ..pharmacology.exceptions import InvalidInputError
 from ..pharmacology.models import drugs, list_models
-from ..pharmacology.trials import TrialResult, TrialSpec, parse_spec, run_trial
+from ..pharmacology.trials import TrialResult, TrialSpec, run_trial
 from ..pharmacology.trials.spec import check_integer, check_number
 from .authorization import Actor, Permission
 from .jobs import JobRunner, JobStatus
@@ -41,9 +38,7 @@ AGE_LIMITS_Y = (0.0, 110.0)
 MAX_SEED = 2**32 - 1
 MAX_TRIAL_PATIENTS = 200_000
 """A trial submitted from the web simulates at most this many patients over all arms (n x arms)."""
-MAX_SPEC_CHARS = 100_000
 TRIAL_JOB = "trial"
-SpecFormat = Literal["yaml", "json"]
 
 
 @dataclass(frozen=True)
@@ -144,24 +139,12 @@ def run_simulation(actor: Actor, request: SimulationRequest) -> PKReport:
         raise _answer_error(exc) from None
 
 
-def parse_trial_spec(spec_text: str, fmt: str) -> TrialSpec:
-    """Parse and validate a YAML or JSON trial spec sent from the web, within the web's size cap."""
-    _choice(fmt, "format", ("yaml", "json"))
-    if not isinstance(spec_text, str) or not spec_text.strip():
-        raise InvalidAnswerError("spec", "is empty", "a YAML or JSON trial spec (docs/trials.md)")
-    if len(spec_text) > MAX_SPEC_CHARS:
-        raise InvalidAnswerError("spec", f"has {len(spec_text):,} characters", f"at most {MAX_SPEC_CHARS:,}")
-    try:
-        data = json.loads(spec_text) if fmt == "json" else yaml.safe_load(spec_text)
-    except (ValueError, yaml.YAMLError) as exc:
-        message = " ".join(str(exc).split())[:300]
-        raise InvalidAnswerError(
-            "spec", f"is not valid {fmt.upper()}: {message}", f"a {fmt.upper()} trial spec"
-        ) from None
-    try:
-        spec = parse_spec(data)
-    except InvalidInputError as exc:
-        raise _answer_error(exc) from None
+def start_trial(actor: Actor, runner: JobRunner, spec: TrialSpec) -> str:
+    """Run a validated trial spec (``validation.trial_spec.read_trial_spec``) as a job; returns the job id.
+
+    A trial larger than the web's cap (:data:`MAX_TRIAL_PATIENTS` patients over all arms) is refused by name.
+    """
+    actor.require(Permission.RESEARCH_RUN)
     arms = len(spec.arms)
     if spec.population.n * arms > MAX_TRIAL_PATIENTS:
         raise InvalidAnswerError(
@@ -170,13 +153,6 @@ def parse_trial_spec(spec_text: str, fmt: str) -> TrialSpec:
             f"n x arms <= {MAX_TRIAL_PATIENTS:,} (here n <= {MAX_TRIAL_PATIENTS // arms:,}); "
             "run larger trials with the CLI: ketamine-therapy trial run",
         )
-    return spec
-
-
-def start_trial(actor: Actor, runner: JobRunner, spec_text: str, fmt: SpecFormat | str) -> str:
-    """Validate the spec now (errors name its dotted field), then run the trial as a job; returns the job id."""
-    actor.require(Permission.RESEARCH_RUN)
-    spec = parse_trial_spec(spec_text, fmt)
     return runner.submit(TRIAL_JOB, actor.username, lambda progress: run_trial(spec, progress=progress))
 
 

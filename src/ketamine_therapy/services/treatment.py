@@ -42,9 +42,9 @@ from ..clinic.sessions import (
     Vitals,
 )
 from ..clinic.settings import ClinicSettings
-from .audit import audit
+from .audit import audit, audit_list
 from .authorization import Actor, Permission
-from .ports import ConflictError, UnitOfWork
+from .ports import StaleVersionError, UnitOfWork
 from .record_ports import RecordVersion, RemsFormRecord, SessionRecord
 
 After = Callable[[UnitOfWork, SessionRecord, ClinicSettings], None]
@@ -136,7 +136,7 @@ def sessions_between(
     with uow:
         records = uow.sessions.scheduled_between(start, end)
         out = [(r, uow.patients.get(r.patient_id)[0]) for r in records]
-        audit(uow, actor, "read", "session-list", detail=f"{start.isoformat()}..{end.isoformat()} n={len(out)}")
+        audit_list(uow, actor, "session-list", (p.id for _, p in out), f"{start.isoformat()}..{end.isoformat()}")
         uow.commit()
     return out
 
@@ -155,8 +155,8 @@ def _step(
         settings, _ = uow.settings.get()
         record = uow.sessions.get(session_id)
         if record.version != expected_version:  # before the rule: a stale screen gets a conflict, not a rule error
-            raise ConflictError(f"session {session_id} is at version {record.version}, not {expected_version}; "
-                                "someone else changed it: reload")  # fmt: skip
+            raise StaleVersionError(f"session {session_id} is at version {record.version}, not {expected_version}; "
+                                    "someone else changed it: reload")  # fmt: skip
         updated = replace(record, session=change(record, settings, uow))
         version = uow.sessions.update(updated, expected_version, actor.username, what)
         audit(uow, actor, "update", "session", session_id, record.patient_id, what)

@@ -125,6 +125,14 @@ class SqlAuthSessionRepository:
             .execution_options(synchronize_session="fetch")
         )
 
+    def delete_for_user(self, user_id: uuid.UUID) -> int:
+        result = self.session.execute(
+            delete(AuthSessionRow)
+            .where(AuthSessionRow.user_id == user_id)
+            .execution_options(synchronize_session="fetch")
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
 
 def _link(row: QuestionnaireLinkRow) -> QuestionnaireLinkRecord:
     return QuestionnaireLinkRecord(token_hash=row.token_hash, patient_id=row.patient_id, scale_id=row.scale_id,

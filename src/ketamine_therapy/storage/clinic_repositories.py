@@ -9,7 +9,6 @@ from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from ..clinic.costs import Coverage
 from ..clinic.protocols import TreatmentPlan
@@ -18,7 +17,7 @@ from ..clinic.screening import ScreeningInput, ScreeningReport
 from ..clinic.sessions import Session as TreatmentSession
 from ..clinic.settings import ClinicSettings
 from ..services.authorization import AuditEntry
-from ..services.ports import ConflictError, NotFoundError
+from ..services.ports import ConflictError, NotFoundError, StaleVersionError
 from ..services.record_ports import PlanRecord, RecordVersion, RemsFormRecord, ScreeningRecord, SessionRecord
 from .clinic_tables import (
     AuditRow,
@@ -31,6 +30,7 @@ from .clinic_tables import (
     ScreeningRow,
     SessionRow,
 )
+from .db import version_conflicts
 from .documents import dump, load
 
 
@@ -49,10 +49,8 @@ class _Versions:
         )  # fmt: skip
 
     def _flush(self, what: str) -> None:
-        try:
+        with version_conflicts(what):  # a concurrent writer committed in between
             self.session.flush()
-        except StaleDataError as exc:  # a concurrent writer committed in between
-            raise ConflictError(f"{what} was changed by someone else; reload and try again") from exc
 
     def history_of(self, entity_id: object) -> Sequence[RecordVersion]:
         rows = self.session.scalars(
@@ -84,7 +82,7 @@ def _put_patient_document(
 
 def _check_version(what: str, current: int, expected: int) -> None:
     if current != expected:
-        raise ConflictError(f"{what} is at version {current}, not {expected}; reload and try again")
+        raise StaleVersionError(f"{what} is at version {current}, not {expected}; reload and try again")
 
 
 class SqlScreeningRepository:
@@ -278,8 +276,15 @@ class SqlCoverageRepository:
         row = self.session.get(CoverageRow, patient_id)
         return None if row is None else load(Coverage, row.data)
 
-    def put(self, patient_id: uuid.UUID, coverage: Coverage, by: str) -> None:
-        _put_patient_document(self.session, CoverageRow, "coverage", patient_id, dump(coverage), by)
+    def version(self, patient_id: uuid.UUID) -> int:
+        row = self.session.get(CoverageRow, patient_id)
+        return 0 if row is None else row.version
+
+    def put(self, patient_id: uuid.UUID, coverage: Coverage, by: str, expected_version: int) -> int:
+        _check_version(f"coverage of patient {patient_id}", self.version(patient_id), expected_version)
+        with version_conflicts(f"coverage of patient {patient_id}"):
+            _put_patient_document(self.session, CoverageRow, "coverage", patient_id, dump(coverage), by)
+        return self.version(patient_id)
 
 
 class SqlSettingsRepository(_Versions):

@@ -108,6 +108,8 @@ class CoverageRow(Base):
     data: Mapped[dict[str, object]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_by: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's mapper configuration
 
 
 class ClinicSettingsRow(Base):

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..services.ports import StaleVersionError
+
+SQLITE_BUSY_SNAPSHOT = 517
+"""SQLite's answer to a write from a transaction whose snapshot another writer has since changed."""
+SERIALIZATION_FAILURES = frozenset({"40001", "40P01"})
+"""PostgreSQL's serialization failure and deadlock: a concurrent writer won."""
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets foreign keys on and a busy timeout."""
+    """An engine for ``url``; SQLite gets foreign keys on and a busy timeout.
+
+    Every engine hides bound parameters from its error messages and logs: a failed statement must not write
+    patients' names, birth dates or insurance data into the application log.
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -21,9 +37,40 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that never expire loaded rows on commit."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def _lost_race(exc: OperationalError) -> bool:
+    orig = exc.orig
+    if isinstance(orig, sqlite3.OperationalError):
+        return getattr(orig, "sqlite_errorcode", None) == SQLITE_BUSY_SNAPSHOT
+    return getattr(orig, "sqlstate", None) in SERIALIZATION_FAILURES
+
+
+def version_conflict(exc: BaseException | None, what: str) -> StaleVersionError | None:
+    """The :class:`StaleVersionError` (HTTP 412) that ``exc`` stands for, if it is a concurrent writer's win.
+
+    The one translation of optimistic-locking failures: SQLAlchemy's version check (``StaleDataError``), SQLite's
+    stale snapshot and PostgreSQL's serialization failure all mean "changed by someone else; reload". The unit of
+    work applies it to whatever ends its transaction, so an autoflush inside any query is covered too.
+    """
+    if isinstance(exc, StaleDataError) or (isinstance(exc, OperationalError) and _lost_race(exc)):
+        return StaleVersionError(f"{what} was changed by someone else; reload and try again")
+    return None
+
+
+@contextmanager
+def version_conflicts(what: str) -> Iterator[None]:
+    """:func:`version_conflict` around a flush, naming the record."""
+    try:
+        yield
+    except (StaleDataError, OperationalError) as exc:
+        conflict = version_conflict(exc, what)
+        if conflict is None:
+            raise
+        raise conflict from exc

@@ -10,13 +10,12 @@ from typing import Any, Self
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.exc import StaleDataError
 
 from ..clinic.patients import ConsentRecord, Patient, WeightRecord
 from ..clinic.records import RecordedScale
 from ..clinic.scales import ScaleResult
 from ..services.account_ports import AuthSessionRepository, QuestionnaireLinkRepository, UserRepository
-from ..services.ports import ConflictError, NotFoundError, PatientRepository, PatientVersion, ScaleRepository
+from ..services.ports import NotFoundError, PatientRepository, PatientVersion, ScaleRepository, StaleVersionError
 from ..services.record_ports import (
     AuditLog,
     CoverageRepository,
@@ -36,6 +35,7 @@ from .clinic_repositories import (
     SqlSessionRepository,
     SqlSettingsRepository,
 )
+from .db import version_conflict, version_conflicts
 from .tables import PatientRow, PatientVersionRow, ScaleResultRow, WeightRow
 
 
@@ -136,7 +136,7 @@ class SqlPatientRepository:
     def update(self, patient: Patient, expected_version: int, by: str, reason: str) -> int:
         row = self._row(patient.id)
         if row.version != expected_version:
-            raise ConflictError(f"patient {patient.id} is at version {row.version}, not {expected_version}")
+            raise StaleVersionError(f"patient {patient.id} is at version {row.version}, not {expected_version}")
         for name in ("given_name", "family_name", "date_of_birth", "sex", "email", "phone"):
             setattr(row, name, getattr(patient, name))
         row.consents = _consents(patient)
@@ -145,10 +145,8 @@ class SqlPatientRepository:
         for w in patient.weights:
             if (w.measured_on, w.weight_kg) not in known:
                 self.session.add(WeightRow(patient_id=patient.id, measured_on=w.measured_on, weight_kg=w.weight_kg))
-        try:
+        with version_conflicts(f"patient {patient.id}"):  # a concurrent writer committed in between
             self.session.flush()
-        except StaleDataError as exc:  # a concurrent writer committed in between
-            raise ConflictError(f"patient {patient.id} was changed by someone else") from exc
         self._record_version(patient, row.version, row.updated_at, by, reason)
         return row.version
 
@@ -231,9 +229,10 @@ class SqlUnitOfWork:
     ) -> None:
         self.session.rollback()
         self.session.close()
+        conflict = version_conflict(exc, "the record")
+        if conflict is not None:  # a concurrent writer won, whichever flush found out
+            raise conflict from exc
 
     def commit(self) -> None:
-        try:
+        with version_conflicts("a record"):
             self.session.commit()
-        except StaleDataError as exc:
-            raise ConflictError(str(exc)) from exc

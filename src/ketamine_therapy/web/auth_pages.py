@@ -19,15 +19,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ..api.auth import COOKIE, caller
 from ..api.auth_routes import login
 from ..api.context import client_address
+from ..clinic.exceptions import InvalidAnswerError
 from ..services.accounts import (
     AccountLockedError,
     AuthenticationError,
     RateLimitedError,
     SessionExpiredError,
+    change_password,
     end_session,
 )
-from .base import ContextDep, form_actor, render
-from .forms import FormDep
+from .base import CallerDep, ContextDep, form_actor, render
+from .forms import FormDep, error_values, field_text
 
 router = APIRouter()
 
@@ -50,19 +52,19 @@ LOGIN_COOKIE = "kt_login"
 
 
 def _login_page(request: Request, next_url: str, *, error: str = "", username: str = "", status_code: int = 200,
-                expired: bool = False) -> HTMLResponse:  # fmt: skip
+                expired: bool = False, changed: bool = False) -> HTMLResponse:  # fmt: skip
     token = secrets.token_urlsafe(16)
     page = render(request, "login.html", None, status_code, next_url=next_url, error=error, username=username,
-                  expired=expired, login_token=token)  # fmt: skip
+                  expired=expired, changed=changed, login_token=token)  # fmt: skip
     secure = request.app.state.context.settings.cookie_secure
     page.set_cookie(LOGIN_COOKIE, token, max_age=3600, path="/login", httponly=True, samesite="strict", secure=secure)
     return page
 
 
 @router.get("/login")
-def login_form(request: Request, next: str = "/", expired: bool = False) -> HTMLResponse:
+def login_form(request: Request, next: str = "/", expired: bool = False, changed: bool = False) -> HTMLResponse:
     """The login form; ``next`` is where to go after logging in (a local path)."""
-    return _login_page(request, safe_next(next), expired=expired)
+    return _login_page(request, safe_next(next), expired=expired, changed=changed)
 
 
 @router.post("/login", response_model=None)
@@ -121,3 +123,25 @@ def logout(request: Request, ctx: ContextDep, form: FormDep) -> Response:
 def logout_get() -> RedirectResponse:
     """Logging out needs a form post (CSRF-checked); a plain visit just goes to the login page."""
     return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/account/password")
+def password_form(request: Request, who: CallerDep) -> HTMLResponse:
+    """The form to change one's own password."""
+    return render(request, "password.html", who, error=None)
+
+
+@router.post("/account/password", response_model=None)
+def password_submit(request: Request, who: CallerDep, ctx: ContextDep, form: FormDep) -> Response:
+    """Change one's own password; every session of the user ends, so the next step is the login page."""
+    actor = form_actor(request, who, form)
+    new = field_text(form, "new_password")
+    try:
+        if new != field_text(form, "confirm_password"):
+            raise InvalidAnswerError("confirm_password", "does not match the new password", "the same password twice")
+        change_password(ctx.new_uow(), actor, field_text(form, "current_password"), new)
+    except InvalidAnswerError as exc:
+        return render(request, "password.html", who, 422, error=error_values(exc))
+    response = RedirectResponse("/login?changed=1", status_code=303)
+    response.delete_cookie(COOKIE, path="/", secure=ctx.settings.cookie_secure, httponly=True, samesite="strict")
+    return response

@@ -22,7 +22,7 @@ from ..clinic.scales import SCALES, get_scale
 from ..clinic.screening import SRC_MAUDSLEY, SRC_THASE_RUSH, SRC_TRD
 from ..clinic.sessions import SessionKind
 from ..score_charts import score_course_png
-from ..services.accounts import LINK_SCALES, create_questionnaire_link
+from ..services.accounts import LINK_SCALES, create_questionnaire_link, questionnaire_link_url
 from ..services.authorization import Actor, Permission
 from ..services.billing import course_cost_of, coverage_of, plan_estimate
 from ..services.dashboard import SAFETY_FLAGS
@@ -113,7 +113,7 @@ def _chart_values(request: Request, who: Any, ctx: Any, patient_id: uuid.UUID) -
     out["esketamine"] = esketamine
 
     if can["cost_read"]:
-        out["coverage"] = coverage_of(ctx.new_uow(), actor, patient_id)
+        out["coverage"], _ = coverage_of(ctx.new_uow(), actor, patient_id)
         out["course_cost"] = course_cost_of(ctx.new_uow(), actor, patient_id)
         estimates: list[tuple[Any, CostEstimate | None, str]] = []
         for plan in out["plans"]:
@@ -164,11 +164,6 @@ def _course_png(scale_id: str, points: tuple[tuple[date, int], ...]) -> bytes:
     return score_course_png(points, scale.id, baseline, response_line, scale.remission_max, f"{scale.id} course")
 
 
-def _link_url(request: Request, ctx: Any, token: str) -> str:
-    base = ctx.settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
-    return f"{base}/q/{token}"
-
-
 @router.post("/patients/{patient_id}/questionnaire-link")
 def questionnaire_link(request: Request, who: CallerDep, ctx: ContextDep, patient_id: uuid.UUID,
                        form: FormDep) -> HTMLResponse:  # fmt: skip
@@ -176,6 +171,7 @@ def questionnaire_link(request: Request, who: CallerDep, ctx: ContextDep, patien
     actor = form_actor(request, who, form)
     scale_id = field_text(form, "scale_id")
     partial = request.headers.get("hx-request") == "true"
+    questionnaire_link_url(ctx.settings.public_url, "")  # refuse before creating a link that cannot be sent
     try:
         token = create_questionnaire_link(ctx.new_uow(), actor, patient_id, scale_id)
     except InvalidAnswerError as exc:
@@ -183,7 +179,7 @@ def questionnaire_link(request: Request, who: CallerDep, ctx: ContextDep, patien
             return render_page(request, "_link.html", who, 422, patient_id=patient_id, link_error=error_values(exc),
                                link_scales=LINK_SCALES, new_link=None)  # fmt: skip
         return _chart_page(request, who, ctx, patient_id, ChartErrors(link=error_values(exc)), status_code=422)
-    new_link = {"url": _link_url(request, ctx, token), "scale_id": scale_id}
+    new_link = {"url": questionnaire_link_url(ctx.settings.public_url, token), "scale_id": scale_id}
     if partial:
         return render_page(request, "_link.html", who, patient_id=patient_id, new_link=new_link, link_error=None,
                            link_scales=LINK_SCALES)  # fmt: skip

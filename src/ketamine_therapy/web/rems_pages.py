@@ -3,8 +3,6 @@ and the record of its submission."""
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,7 +14,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..clinic.exceptions import InvalidAnswerError
 from ..clinic.rems import FIELD_SOURCES, REQUIRED_FIELDS
-from ..services.rems_forms import form_fields, form_statuses, get_form, mark_submitted, status_on
+from ..services.rems_forms import (
+    export_form,
+    field_label,
+    form_fields,
+    form_statuses,
+    get_form,
+    mark_submitted,
+    status_on,
+)
 from .base import CallerDep, ContextDep, form_actor
 from .display import clinic_today, render_page
 from .forms import FormDep, error_values, field_text, parse_date, parse_int
@@ -33,14 +39,6 @@ REMS_SECTIONS: tuple[tuple[str, Callable[[str], bool]], ...] = (
     ("Adverse events", lambda n: n.startswith(("sedation", "dissociation", "respiratory_depression", "serious_"))),
     ("Session", lambda n: True),
 )  # fmt: skip
-ACRONYMS = {"hcp": "HCP", "bp": "BP", "maois": "MAOIs", "mg": "mg", "40": "40"}
-
-
-def field_label(name: str) -> str:
-    """A form field's printable label (``bp_40_min_after`` -> ``BP 40 min after``)."""
-    words = [ACRONYMS.get(w, w) for w in name.split("_")]
-    first = words[0] if words[0] in ACRONYMS.values() else words[0].capitalize()
-    return " ".join([first, *words[1:]])
 
 
 @dataclass(frozen=True)
@@ -89,18 +87,10 @@ def rems_list(request: Request, who: CallerDep, ctx: ContextDep, show: str = "op
 
 @router.get("/rems/{form_id}.csv")
 def rems_csv(who: CallerDep, ctx: ContextDep, form_id: uuid.UUID) -> Response:
-    """The form's fields as CSV rows (field, label, value), for upload or the record."""
-    record = get_form(ctx.new_uow(), who.actor, form_id)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["field", "label", "value"])
-    for name, value in form_fields(record.form):
-        # a leading = + - @ would make a spreadsheet evaluate the cell: quote it (CSV injection)
-        safe = "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-        writer.writerow([name, field_label(name), safe])
-    filename = f"rems-pmf-{record.form.treatment_date.isoformat()}-{str(record.id)[:8]}.csv"
-    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})  # fmt: skip
+    """The form's fields as CSV rows (field, label, value): the API's export."""
+    export = export_form(ctx.new_uow(), who.actor, form_id)
+    return Response(export.text, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{export.filename}"'})  # fmt: skip
 
 
 def _rems_page(request: Request, who: Any, ctx: Any, form_id: uuid.UUID, error: dict[str, str | None] | None = None,

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
@@ -29,6 +28,7 @@ from ..api.auth import Caller
 from ..api.context import AppContext
 from ..charts import pk_report_png
 from ..clinic.exceptions import InvalidAnswerError
+from ..pharmacology.exceptions import InvalidInputError
 from ..pharmacology.models import drugs, list_models
 from ..pharmacology.trials import Estimate, TrialResult
 from ..services import research
@@ -38,6 +38,7 @@ from ..services.jobs import JobStatus
 from ..services.pk_report import DISCLAIMER, PKReport
 from ..services.research_data import DeidentifiedCourse, deidentified_courses
 from ..trial_charts import trial_png
+from ..validation.trial_spec import read_spec_document, read_trial_spec
 from .base import CallerDep, ContextDep, form_actor, render
 from .forms import TextFormDep
 
@@ -207,7 +208,7 @@ def simulation_png(request: Request, who: CallerDep) -> Response:
 # -- trials -----------------------------------------------------------------------------------------------------
 
 
-def _message(exc: InvalidAnswerError) -> str:
+def _message(exc: InvalidAnswerError | InvalidInputError) -> str:
     return f"{exc.field}: {exc.message}" + (f" (allowed: {exc.allowed})" if exc.allowed else "")
 
 
@@ -218,9 +219,9 @@ def _with_n(spec_text: str, fmt: str, n: str) -> tuple[str, str]:
     except ValueError:
         raise InvalidAnswerError("n", f"{n!r} is not a whole number", "patients per arm, e.g. 500") from None
     try:
-        data = json.loads(spec_text) if fmt == "json" else yaml.safe_load(spec_text)
-    except (ValueError, yaml.YAMLError):
-        return spec_text, fmt  # the service reports the parse error with its position
+        data = read_spec_document(spec_text, fmt)  # the one safe reader: no aliases, bounded depth and size
+    except InvalidInputError:
+        return spec_text, fmt  # the service reports the error
     if not isinstance(data, dict) or not isinstance(data.get("population"), dict):
         return spec_text, fmt
     data["population"]["n"] = patients
@@ -245,8 +246,8 @@ def start_trial(request: Request, who: CallerDep, ctx: ContextDep, form: TextFor
             text, fmt = examples[example].read_text("utf-8"), "yaml"
         if shown["n"]:
             text, fmt = _with_n(text, fmt, shown["n"])
-        job_id = research.start_trial(actor, ctx.jobs, text, fmt)
-    except InvalidAnswerError as exc:
+        job_id = research.start_trial(actor, ctx.jobs, read_trial_spec(text, fmt))
+    except (InvalidAnswerError, InvalidInputError) as exc:
         error = {"form": "trial", "field": exc.field, "message": _message(exc)}
         return _research_page(request, who, ctx, status_code=422, trial=shown, error=error)
     return RedirectResponse(f"/research/jobs/{job_id}", status_code=303)

@@ -59,12 +59,18 @@ class Api:
 def make_api(template: Path, tmp_path: Path) -> Iterator[Api]:
     path = tmp_path / "clinic.db"
     shutil.copy(template, path)
-    url = f"sqlite:///{path}"
-    settings = Settings(database_url=url)
+    yield from api_on(f"sqlite:///{path}")
+
+
+def api_on(url: str, **settings_fields: object) -> Iterator[Api]:
+    """An :class:`Api` on the seeded clinic at ``url`` (SQLite or PostgreSQL), with a patient login."""
+    settings = Settings.model_validate({"database_url": url, "public_url": "https://clinic.example.org",
+                                        **settings_fields})  # fmt: skip
     new_uow = unit_of_work_factory(settings)
     passwords = {role: (user, pw) for role, user, pw in demo_logins(new_uow)}
     patients = [p.id for p in list_patients(new_uow(), SYSTEM, limit=50)]
     _, pw = create_user(new_uow(), SYSTEM, "patient.one", "patient", patient_id=patients[0])
+    new_uow.dispose()
     passwords["patient"] = ("patient.one", pw)
     with TestClient(create_app(settings), base_url="https://testserver") as client:
         tokens = {}

@@ -1,4 +1,5 @@
-"""Property-based API testing from the OpenAPI schema (schemathesis): no generated request may cause a 5xx.
+"""Property-based API testing from the OpenAPI schema (schemathesis): no generated request may cause a 5xx or an
+answer that violates the schema (status, media type, body).
 
 Every operation of the schema gets a bounded number of generated requests, sent with a prescriber's token
 (researcher for the research routes), against a seeded clinic. Schemathesis' lazy pytest fixture does not run on
@@ -13,12 +14,19 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from .conftest import Api, make_api
 
 RESEARCH = ("/api/v1/simulations", "/api/v1/trials", "/api/v1/jobs", "/api/v1/research")
 EXAMPLES_PER_OPERATION = 15
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+"""No 5xx, and every answer as the schema declares it: status, media type (problem+json for errors) and body."""
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +39,7 @@ def _fuzz(operation: schemathesis.APIOperation, headers: dict[str, str]) -> Call
     @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))  # fmt: skip
     def run(case: schemathesis.Case) -> None:
-        case.call_and_validate(headers=headers, checks=[not_a_server_error])
+        case.call_and_validate(headers=headers, checks=CHECKS)
 
     return run  # type: ignore[no-any-return]
 
@@ -50,6 +58,32 @@ def test_no_generated_request_causes_a_server_error(fuzz_api: Api) -> None:
         try:
             _fuzz(operation, fuzz_api.headers(role))()
         except Exception as exc:  # collect every operation's failure, then report them all
-            failures.append(f"{operation.method.upper()} {operation.path}: {exc!r}"[:800])
+            failures.append(f"{operation.method.upper()} {operation.path}: {exc!s}"[:1500])
     assert operations > 40
     assert not failures, "\n\n".join(failures)
+
+
+STATEFUL_SCENARIOS = 100
+STATEFUL_STEPS = 8
+
+
+def test_stateful_workflows_cause_no_server_error(fuzz_api: Api) -> None:
+    """Chains of calls along the links schemathesis infers (a patient read, then its sessions, a PATCH with the ETag,
+    ...), as a prescriber: the same checks at every step."""
+    schema = schemathesis.openapi.from_asgi("/api/openapi.json", fuzz_api.client.app)
+    headers = fuzz_api.headers("prescriber")
+    calls: list[str] = []
+
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
+            calls.append(case.operation.label)
+            return {"headers": headers}
+
+        def validate_response(self, response: schemathesis.Response, case: schemathesis.Case,
+                              additional_checks: object = None, **kwargs: object) -> None:  # fmt: skip
+            case.validate_response(response, checks=CHECKS)
+
+    Workflow.run(settings=settings(max_examples=STATEFUL_SCENARIOS, stateful_step_count=STATEFUL_STEPS,
+                                   deadline=None, derandomize=True, database=None,
+                                   suppress_health_check=list(HealthCheck)))  # fmt: skip
+    assert len(set(calls)) >= 20, sorted(set(calls))  # the chains reached most operations (35 when measured)

@@ -151,7 +151,7 @@ def test_a_whole_spravato_course_with_rems_forms(new_uow) -> None:  # type: igno
     screening = screen_patient(new_uow(), DR, patient.id, on_benzodiazepine, date(2026, 11, 20))
     assert screening.report.trd.is_trd
     assert [f.rule_id for f in screening.report.precautions]  # benzodiazepine: a documented precaution, not a stop
-    set_coverage(new_uow(), DR, patient.id, Coverage("commercial", True, Decimal("0.2")))
+    set_coverage(new_uow(), DR, patient.id, Coverage("commercial", True, Decimal("0.2")), 0)
     plan, sessions = create_plan(new_uow(), DR, patient.id, "spravato-trd-84", date(2026, 11, 23))
     assert [s.dose_mg for s in plan.plan.sessions[:3]] == [56, 84, 84]  # 84 mg only after the 56 mg start
     settings = demo_settings()

@@ -93,7 +93,7 @@ class Web:
 def web(template: Template, tmp_path: Path) -> Iterator[Web]:
     path = tmp_path / "clinic.db"
     shutil.copy(template.path, path)
-    settings = Settings(database_url=f"sqlite:///{path}")
+    settings = Settings(database_url=f"sqlite:///{path}", public_url="https://clinic.example.org")
     with TestClient(create_app(settings), base_url="https://testserver") as client:
         yield Web(client, template.logins, settings)
 
@@ -380,8 +380,8 @@ def test_questionnaire_link_end_to_end_with_a_safety_flag(web: Web) -> None:
     assert "<html" not in partial.text  # the htmx partial only
     url = re.search(r'id="link-url" readonly value="([^"]+)"', partial.text)
     assert url
-    assert url.group(1).startswith("https://testserver/q/")
-    path = url.group(1).removeprefix("https://testserver")
+    assert url.group(1).startswith("https://clinic.example.org/q/")
+    path = url.group(1).removeprefix("https://clinic.example.org")
 
     patient = TestClient(web.client.app, base_url="https://testserver")  # no login, no cookie
     page = patient.get(path)
@@ -423,7 +423,7 @@ def test_a_link_without_the_item_9_flag_thanks_without_crisis_box(web: Web) -> N
     pid = web.patient_ids()[0]
     full = web.post(f"/patients/{pid}/questionnaire-link", {"scale_id": "GAD-7"})  # without htmx: the whole chart
     assert full.status_code == 200
-    url = re.search(r'id="link-url" readonly value="https://testserver([^"]+)"', full.text)
+    url = re.search(r'id="link-url" readonly value="https://clinic.example.org([^"]+)"', full.text)
     assert url
     done = web.client.post(url.group(1), data={f"item{i}": "0" for i in range(1, 8)})
     assert done.status_code == 200

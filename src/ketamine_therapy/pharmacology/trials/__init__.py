@@ -6,7 +6,7 @@ See ``docs/trials.md``. Dask is imported only when a run asks for it.
 from .costs import default_prices
 from .results import ArmResult, Estimate, MeanCourse, TrialResult
 from .runner import DEFAULT_CHUNK_SIZE, run_trial
-from .spec import ArmSpec, EndpointSpec, Normal, PopulationSpec, TrialSpec, load_spec, parse_spec
+from .spec import ArmSpec, EndpointSpec, Normal, PopulationSpec, TrialSpec, parse_spec
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -20,7 +20,6 @@ __all__ = [
     "TrialResult",
     "TrialSpec",
     "default_prices",
-    "load_spec",
     "parse_spec",
     "run_trial",
 ]

@@ -7,17 +7,14 @@ would be accepted. Unknown fields are errors. The format is documented in ``docs
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from .._typing import FloatArray
 from ..exceptions import InvalidInputError
@@ -377,13 +374,3 @@ def parse_spec(data: Any) -> TrialSpec:
     if any(e.kind in COST_KINDS for e in endpoints):
         session_prices([(a.arm, a.price_usd) for a in arms], prices)  # raises if a needed price is missing
     return TrialSpec(name, seed, population, arms, endpoints, prices, description)
-
-
-def load_spec(path: Path) -> TrialSpec:
-    """Read a trial spec from a ``.json`` file or a YAML file and validate it."""
-    try:
-        text = path.read_text("utf-8")
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
-        raise InvalidInputError("spec", f"cannot read {path}: {exc}", "a YAML or JSON trial spec") from None
-    return parse_spec(data)

@@ -20,7 +20,7 @@ def run() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
         engine = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.",
-                                    poolclass=pool.NullPool)  # fmt: skip
+                                    poolclass=pool.NullPool, hide_parameters=True)  # fmt: skip
         with engine.connect() as conn:
             _migrate(conn)
     else:
