@@ -118,6 +118,10 @@ class ScreeningIn(BaseModel):
     augmentation_used: bool
     ect_used: bool
     bilateral_ect_failed: bool = False
+    indication: Literal["trd", "mdsi"] = Field(
+        default="trd", description="esketamine indication (mdsi: acute suicidal ideation or behaviour)"
+    )
+    concurrent_oral_antidepressant: bool = False
     conditions: list[str] = Field(default_factory=list, max_length=50)
     medications: list[str] = Field(default_factory=list, max_length=50)
 
@@ -214,7 +218,8 @@ def screen(patient_id: uuid.UUID, body: ScreeningIn, actor: ActorDep, ctx: Conte
         trials=tuple(AntidepressantTrial(**t.model_dump()) for t in body.trials),
         augmentation_used=body.augmentation_used, ect_used=body.ect_used, route=body.route,
         conditions=frozenset(body.conditions), medications=frozenset(body.medications),
-        bilateral_ect_failed=body.bilateral_ect_failed,
+        bilateral_ect_failed=body.bilateral_ect_failed, indication=body.indication,
+        concurrent_oral_antidepressant=body.concurrent_oral_antidepressant,
     )  # fmt: skip
     return screenings.screen_patient(ctx.new_uow(), actor, patient_id, data, body.screened_on)
 

@@ -41,7 +41,7 @@ class ScaleOut(BaseModel):
     total: int | None
     band: str | None
     flags: list[str]
-    risk_level: int | None
+    risk_level: int | None = Field(description="C-SSRS screener triage: 0 none, 1 low, 2 moderate, 3 high")
     recorded_at: datetime
     recorded_by: str
 
