@@ -13,6 +13,8 @@ from ..clinic.records import RecordedScale
 from ..clinic.scales import SCALES, CourseSummary, Scale
 from ..services import outcomes, patients
 from ..services.accounts import create_questionnaire_link, open_questionnaire, submit_questionnaire
+from ..services.clock import today as clinic_today
+from ..validation.quantities import ClinicDate, ScaleAnswer
 from .auth import ActorDep, ContextDep
 from .context import client_address
 
@@ -26,8 +28,8 @@ class ScaleIn(BaseModel):
     """Item-level answers of a completed scale."""
 
     scale_id: str = Field(description=", ".join(SCALES))
-    answers: list[int] = Field(max_length=64)
-    taken_on: date
+    answers: list[ScaleAnswer] = Field(max_length=64)
+    taken_on: ClinicDate
 
 
 class ScaleOut(BaseModel):
@@ -80,7 +82,7 @@ class QuestionnaireOut(BaseModel):
 class AnswersIn(BaseModel):
     """The patient's answers, one per item."""
 
-    answers: list[int] = Field(max_length=64)
+    answers: list[ScaleAnswer] = Field(max_length=64)
 
 
 class SubmittedOut(BaseModel):
@@ -103,7 +105,7 @@ def list_scales() -> list[Scale]:
 def record(patient_id: uuid.UUID, body: ScaleIn, actor: ActorDep, ctx: ContextDep) -> ScaleOut:
     """Score and store a completed scale (PHQ-9 item 9 > 0 raises the ``suicidality`` flag)."""
     return ScaleOut.of(patients.record_scale(ctx.new_uow(), actor, patient_id, body.scale_id, body.answers,
-                                             body.taken_on))  # fmt: skip
+                                             body.taken_on, ctx.clock))  # fmt: skip
 
 
 @router.get("/patients/{patient_id}/scales")
@@ -120,10 +122,10 @@ def course(patient_id: uuid.UUID, actor: ActorDep, ctx: ContextDep, scale_id: st
 
 @router.get("/patients/{patient_id}/booster")
 def booster(
-    patient_id: uuid.UUID, actor: ActorDep, ctx: ContextDep, scale_id: str = "MADRS", today: date | None = None
+    patient_id: uuid.UUID, actor: ActorDep, ctx: ContextDep, scale_id: str = "MADRS", today: ClinicDate | None = None
 ) -> BoosterRecommendation:
     """Whether a booster is due by the clinic's rules, each rule explained."""
-    day = today or date.today()  # noqa: DTZ011 - a calendar date
+    day = today or clinic_today(ctx.new_uow(), ctx.clock)
     return outcomes.booster_advice(ctx.new_uow(), actor, patient_id, scale_id, day)
 
 
