@@ -225,7 +225,7 @@ def screen(patient_id: uuid.UUID, body: ScreeningIn, actor: ActorDep, ctx: Conte
         bilateral_ect_failed=body.bilateral_ect_failed, indication=body.indication,
         concurrent_oral_antidepressant=body.concurrent_oral_antidepressant,
     )  # fmt: skip
-    return screenings.screen_patient(ctx.new_uow(), actor, patient_id, data, body.screened_on)
+    return screenings.screen_patient(ctx.new_uow(), actor, patient_id, data, body.screened_on, clock=ctx.clock)
 
 
 @router.get("/patients/{patient_id}/screenings")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import TypeVar, get_args
+from typing import Any, TypeVar, get_args
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
 from ..clinic.exceptions import InvalidAnswerError
@@ -63,3 +63,24 @@ def parse_form(model: type[M], form: Mapping[str, object]) -> M:
         given = form.get(name)
         message = "missing" if given is None or given == "" else f"{given!r}: {ctx.get('message', error['msg'])}"
         raise InvalidAnswerError(name, message, allowed) from None
+
+
+_ADAPTERS: dict[object, TypeAdapter[object]] = {}
+
+
+def parse_text(kind: Any, text: str, name: str, allowed: str | None = None) -> object:
+    """One form field's ``text`` validated as ``kind`` (a validation-layer type, ``int``, ``float`` or ``date``),
+    strictly, as :func:`parse_form` does; raises :class:`InvalidAnswerError` naming ``name``."""
+    adapter = _ADAPTERS.get(kind)
+    if adapter is None:
+        adapter = _ADAPTERS[kind] = TypeAdapter(kind)
+    text = text.strip()
+    if not text:
+        raise InvalidAnswerError(name, "is missing", allowed or _described(kind))
+    try:
+        return adapter.validate_json(json.dumps(_json_value(text)), strict=kind in (int, float) or None)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        ctx = error.get("ctx") or {}
+        raise InvalidAnswerError(name, f"{text!r}: {ctx.get('message', error['msg'])}",
+                                 allowed or ctx.get("allowed") or _described(kind)) from None  # fmt: skip

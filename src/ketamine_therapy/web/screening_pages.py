@@ -120,7 +120,7 @@ def screening_submit(request: Request, who: CallerDep, ctx: ContextDep, patient_
     try:
         data = _screening_input(values)
         screened_on = parse_date(values["screened_on"], "screened_on")
-        screen_patient(ctx.new_uow(), actor, patient_id, data, screened_on)
+        screen_patient(ctx.new_uow(), actor, patient_id, data, screened_on, clock=ctx.clock)
     except InvalidAnswerError as exc:
         patient, _ = get_patient(ctx.new_uow(), actor, patient_id)
         return _screening_page(request, who, patient, values, error_values(exc), 422)
