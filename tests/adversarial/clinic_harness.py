@@ -4,7 +4,7 @@ settings, staff users, and new patients, on SQLite or PostgreSQL, reached throug
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ketamine_therapy.app import create_app
-from ketamine_therapy.bootstrap import unit_of_work_factory
+from ketamine_therapy.bootstrap import UnitOfWorkFactory, unit_of_work_factory
 from ketamine_therapy.clinic.patients import Patient, WeightRecord
 from ketamine_therapy.clinic.sessions import BloodPressure, PreChecks, PregnancyTest, SessionKind
 from ketamine_therapy.config import Settings
@@ -23,7 +23,7 @@ from ketamine_therapy.services.authorization import SYSTEM, Actor, Role
 from ketamine_therapy.services.clinic_settings import put_settings
 from ketamine_therapy.services.demo_clinic import demo_settings
 from ketamine_therapy.services.patients import register_patient
-from ketamine_therapy.services.ports import NotFoundError, UnitOfWork
+from ketamine_therapy.services.ports import NotFoundError
 from ketamine_therapy.services.record_ports import SessionRecord
 from ketamine_therapy.storage.db import make_engine
 from ketamine_therapy.storage.migrate import upgrade
@@ -40,7 +40,7 @@ class Clinic:
     """The clinic's database, its unit-of-work factory and (opened lazily) its API."""
 
     url: str
-    new_uow: Callable[[], UnitOfWork]
+    new_uow: UnitOfWorkFactory
     _client: TestClient | None = None
     _tokens: dict[str, str] = field(default_factory=dict)
 
@@ -80,6 +80,7 @@ class Clinic:
     def close(self) -> None:
         if self._client is not None:
             self._client.__exit__(None, None, None)
+        self.new_uow.dispose()
 
 
 def open_clinic(url: str) -> Clinic:
