@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from types import MappingProxyType
@@ -564,7 +564,7 @@ class Session:
     cadss6: tuple[ScoreEntry, ...] = ()
     moaas: tuple[ScoreEntry, ...] = ()
     adverse_events: tuple[AdverseEvent, ...] = ()
-    acknowledged: tuple[WarningAck, ...] = field(default=())
+    acknowledged: tuple[WarningAck, ...] = ()
 
     def entered_at(self, state: SessionState) -> datetime | None:
         """When the session entered ``state`` (``None`` if it has not)."""
