@@ -114,3 +114,13 @@ def test_numbers_in_json_are_not_text(sqlite_clinic: Clinic) -> None:
     assert r.status_code == 422
     assert r.json()["field"] == "mg_per_kg"
     assert re.search(r"valid number", r.json()["detail"])
+
+
+@pytest.mark.parametrize("consent", [1, "yes", "true"])
+def test_yes_no_answers_are_booleans_not_numbers_or_text(sqlite_clinic: Clinic, consent: object) -> None:
+    """A pre-check sent as 1 or "yes" was coerced to true; only JSON true/false is a yes/no answer."""
+    record = sqlite_clinic.session(sqlite_clinic.patient())
+    body = {"consent": consent, "ride_home": True, "pregnancy_test": "not_applicable",
+            "bp": {"systolic": 124, "diastolic": 80}}  # fmt: skip
+    r = sqlite_clinic.api("nurse", "POST", f"/sessions/{record.id}/check-in", body, version=record.version)
+    assert (r.status_code, r.json()["field"]) == (422, "consent")

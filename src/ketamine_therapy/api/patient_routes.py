@@ -17,7 +17,7 @@ from ..clinic.screening import AntidepressantTrial, ScreeningInput
 from ..services import billing, patients, screenings
 from ..services.clock import today
 from ..services.record_ports import ScreeningRecord
-from ..validation.quantities import ClinicDate, Reason, WeightKg
+from ..validation.quantities import Amount, ClinicDate, Count, Flag, Reason, WeightKg
 from .auth import ActorDep, ContextDep
 from .pagination import Limit, Offset, Page, page
 from .versioning import expected_version, tag
@@ -102,11 +102,11 @@ class TrialIn(BaseModel):
 
     drug: str = Field(min_length=1, max_length=100)
     drug_class: str = Field(max_length=40)
-    dose_adequate: bool
-    weeks: float = Field(ge=0, le=520)
-    adequate_duration: bool
+    dose_adequate: Flag
+    weeks: Amount = Field(le=520)
+    adequate_duration: Flag
     response: Literal["none", "partial", "response", "remission"]
-    in_current_episode: bool
+    in_current_episode: Flag
 
 
 class ScreeningIn(BaseModel):
@@ -114,16 +114,16 @@ class ScreeningIn(BaseModel):
 
     screened_on: ClinicDate
     route: Literal["intranasal-esketamine", "iv", "im"]
-    episode_months: int = Field(ge=0, le=1200)
+    episode_months: Count = Field(le=1200)
     severity: Literal["subsyndromal", "mild", "moderate", "severe", "severe-psychotic"]
     trials: list[TrialIn] = Field(max_length=50)
-    augmentation_used: bool
-    ect_used: bool
-    bilateral_ect_failed: bool = False
+    augmentation_used: Flag
+    ect_used: Flag
+    bilateral_ect_failed: Flag = False
     indication: Literal["trd", "mdsi"] = Field(
         default="trd", description="esketamine indication (mdsi: acute suicidal ideation or behaviour)"
     )
-    concurrent_oral_antidepressant: bool = False
+    concurrent_oral_antidepressant: Flag = False
     conditions: list[str] = Field(default_factory=list, max_length=50)
     medications: list[str] = Field(default_factory=list, max_length=50)
 
@@ -132,7 +132,7 @@ class CoverageIn(BaseModel):
     """Insurance: payer, prior-authorisation state and the patient's coinsurance (0-1)."""
 
     payer: Literal["medicare", "commercial"]
-    prior_authorization_approved: bool
+    prior_authorization_approved: Flag
     patient_coinsurance: Decimal = Field(ge=0, le=1)
 
 

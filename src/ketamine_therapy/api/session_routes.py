@@ -24,6 +24,7 @@ from ..validation.quantities import (
     ClinicDate,
     Diastolic,
     EsketamineMg,
+    Flag,
     HeartRate,
     InfusionMinutes,
     MgPerKg,
@@ -97,8 +98,8 @@ class BpIn(BaseModel):
 class CheckInIn(At):
     """The pre-checks the clinic's policy asks for (fasting times for esketamine)."""
 
-    consent: bool
-    ride_home: bool
+    consent: Flag
+    ride_home: Flag
     pregnancy_test: Literal["negative", "positive", "not_applicable", "not_done"]
     bp: BpIn
     last_food_at: Moment | None = None
@@ -113,7 +114,7 @@ class CheckInIn(At):
 class BpDecisionIn(At):
     """The documented decision on a pre-dose BP above the gate."""
 
-    proceed: bool
+    proceed: Flag
     reason: Reason
 
 
@@ -130,7 +131,7 @@ class DoseIn(At):
     duration_min: InfusionMinutes | None = None
     weight_kg: WeightKg | None = None
     override_reason: Reason | None = None
-    acknowledge_weight: bool = False
+    acknowledge_weight: Flag = False
 
 
 class VitalsIn(At):
@@ -165,14 +166,14 @@ class AdverseEventIn(At):
 class DischargeIn(At):
     """The discharge assessment; esketamine sessions also give the REMS observations (Y/N)."""
 
-    clinically_stable: bool
-    sedation_resolved: bool
-    dissociation_resolved: bool
-    respiratory_depression_resolved: bool
-    bp_decreasing_or_safe: bool
-    rems_sedation: bool | None = None
-    rems_dissociation: bool | None = None
-    rems_respiratory_depression: bool | None = None
+    clinically_stable: Flag
+    sedation_resolved: Flag
+    dissociation_resolved: Flag
+    respiratory_depression_resolved: Flag
+    bp_decreasing_or_safe: Flag
+    rems_sedation: Flag | None = None
+    rems_dissociation: Flag | None = None
+    rems_respiratory_depression: Flag | None = None
     lot_number: str | None = Field(default=None, max_length=40)
     override_reason: Reason | None = Field(
         default=None, description="discharge although the recorded vitals contradict it (recorded and audited)"

@@ -92,3 +92,6 @@ ClinicDate = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_day_wind
 Moment = Annotated[AwareDatetime, AfterValidator(_moment_window),
                    Field(description="an ISO 8601 time with its UTC offset, from 1900")]  # fmt: skip
 Reason = Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")]
+Flag = Annotated[bool, Field(strict=True, description="true or false (not 1, 0 or text)")]
+Count = Annotated[int, Field(strict=True, ge=0)]
+Amount = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0)]
