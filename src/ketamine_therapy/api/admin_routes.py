@@ -68,6 +68,11 @@ class SettingsPatch(BaseModel):
     im_min_monitoring_min: int | None = Field(default=None, ge=0, le=1440)
     clear_iv_min_monitoring: bool = False
     clear_im_min_monitoring: bool = False
+    iv_min_dose_interval_h: int | None = Field(default=None, strict=True, ge=0, le=672)
+    im_min_dose_interval_h: int | None = Field(default=None, strict=True, ge=0, le=672)
+    esketamine_min_dose_interval_h: int | None = Field(default=None, strict=True, ge=0, le=672)
+    schedule_tolerance_days: int | None = Field(default=None, strict=True, ge=0, le=365)
+    weight_max_age_days: int | None = Field(default=None, strict=True, ge=0, le=3650)
 
 
 @router.get("/audit")
@@ -110,7 +115,8 @@ def settings(actor: ActorDep, ctx: ContextDep, response: Response) -> ClinicSett
 def patch_settings(
     body: SettingsPatch, actor: ActorDep, ctx: ContextDep, response: Response, version: int = Depends(expected_version)
 ) -> ClinicSettings:
-    """Change the minimum monitoring after IV/IM dosing (esketamine's 120 min is the label's and fixed)."""
+    """Change the minimum monitoring after IV/IM dosing (esketamine's 120 min is the label's and fixed), the
+    minimum interval between doses per route, the tolerance around scheduled times and the oldest dosing weight."""
     current, _ = get_settings(ctx.new_uow())
     changes: dict[str, int | None] = {}
     for kind in ("iv", "im"):
@@ -119,6 +125,10 @@ def patch_settings(
             changes[f"{kind}_min_monitoring_min"] = None
         elif value is not None:
             changes[f"{kind}_min_monitoring_min"] = value
+    for name in ("iv_min_dose_interval_h", "im_min_dose_interval_h", "esketamine_min_dose_interval_h",
+                 "schedule_tolerance_days", "weight_max_age_days"):  # fmt: skip
+        if getattr(body, name) is not None:
+            changes[name] = getattr(body, name)
     updated = replace(current, **changes)  # type: ignore[arg-type]  # re-validated by __post_init__
     tag(response, put_settings(ctx.new_uow(), actor, updated, version, body.reason))
     return updated

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
 from ..config import Settings
 from ..services.accounts import LoginRateLimiter
+from ..services.clock import Clock, utc_now
 from ..services.jobs import JobRunner
 from ..services.ports import UnitOfWork
 
@@ -22,6 +23,8 @@ class AppContext:
     jobs: JobRunner
     limiter: LoginRateLimiter
     pseudonym_key: bytes
+    clock: Clock = field(default=utc_now)
+    """The clock port: every "now" and "today" of the edges (the clinic's today via ``ClinicSettings``)."""
 
 
 def context(request: Request) -> AppContext:

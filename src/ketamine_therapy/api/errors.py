@@ -65,8 +65,9 @@ def problem_of(exc: Exception) -> Problem | None:
         case InvalidAnswerError() | InvalidInputError():
             return Problem(422, "invalid-input", "Invalid input", str(exc), _field(exc))
         case OverrideRequiredError():
-            return Problem(422, "override-required", "Dose outside the hard limits", str(exc),
-                           {"rule": "dose limits: an override needs a reason from a prescriber"})  # fmt: skip
+            return Problem(422, "override-required", "Override required", str(exc),
+                           {"rule": "an override needs a reason (from a prescriber, except at discharge)",
+                            "warnings": list(exc.warnings)})  # fmt: skip
         case UnmetCriteriaError():
             return Problem(409, "criteria-unmet", f"Cannot move to {exc.step.value}", str(exc),
                            {"unmet": list(exc.unmet)})  # fmt: skip
@@ -117,7 +118,7 @@ def _validation_problem(exc: RequestValidationError) -> Problem:
     where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header"))
     detail = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg", "invalid request"))
     return Problem(422, "invalid-input", "Invalid input", detail,
-                   {"field": where or None, "allowed": None, "errors": [
+                   {"field": where or None, "allowed": (first.get("ctx") or {}).get("allowed"), "errors": [
                        {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
                        for e in errors]})  # fmt: skip
 

@@ -15,7 +15,9 @@ from ..clinic.costs import CostEstimate, Coverage
 from ..clinic.patients import ConsentRecord, Patient, WeightRecord
 from ..clinic.screening import AntidepressantTrial, ScreeningInput
 from ..services import billing, patients, screenings
+from ..services.clock import today
 from ..services.record_ports import ScreeningRecord
+from ..validation.quantities import Amount, ClinicDate, Count, Flag, Reason, WeightKg
 from .auth import ActorDep, ContextDep
 from .pagination import Limit, Offset, Page, page
 from .versioning import expected_version, tag
@@ -30,12 +32,12 @@ class PatientIn(BaseModel):
 
     given_name: str = Field(min_length=1, max_length=100)
     family_name: str = Field(min_length=1, max_length=100)
-    date_of_birth: date
+    date_of_birth: ClinicDate
     sex: Sex
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=40)
-    weight_kg: float | None = Field(default=None, description="kg (20-400)")
-    weighed_on: date | None = None
+    weight_kg: WeightKg | None = None
+    weighed_on: ClinicDate | None = None
 
 
 class PatientOut(BaseModel):
@@ -62,10 +64,10 @@ class PatientOut(BaseModel):
 class PatientCorrection(BaseModel):
     """Fields to correct (omit the others) and why; sent with ``If-Match``."""
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Reason
     given_name: str | None = Field(default=None, min_length=1, max_length=100)
     family_name: str | None = Field(default=None, min_length=1, max_length=100)
-    date_of_birth: date | None = None
+    date_of_birth: ClinicDate | None = None
     sex: Sex | None = None
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=40)
@@ -74,15 +76,15 @@ class PatientCorrection(BaseModel):
 class WeightIn(BaseModel):
     """A new weight measurement."""
 
-    measured_on: date
-    weight_kg: float = Field(description="kg (20-400)")
+    measured_on: ClinicDate
+    weight_kg: WeightKg
 
 
 class ConsentIn(BaseModel):
     """A signed consent document on file."""
 
     document: str = Field(min_length=1, max_length=200, description='e.g. "IV ketamine informed consent v3"')
-    signed_on: date
+    signed_on: ClinicDate
 
 
 class VersionOut(BaseModel):
@@ -100,24 +102,28 @@ class TrialIn(BaseModel):
 
     drug: str = Field(min_length=1, max_length=100)
     drug_class: str = Field(max_length=40)
-    dose_adequate: bool
-    weeks: float = Field(ge=0, le=520)
-    adequate_duration: bool
+    dose_adequate: Flag
+    weeks: Amount = Field(le=520)
+    adequate_duration: Flag
     response: Literal["none", "partial", "response", "remission"]
-    in_current_episode: bool
+    in_current_episode: Flag
 
 
 class ScreeningIn(BaseModel):
     """Screening input for one route; conditions and medications use the clinic's names."""
 
-    screened_on: date
+    screened_on: ClinicDate
     route: Literal["intranasal-esketamine", "iv", "im"]
-    episode_months: int = Field(ge=0, le=1200)
+    episode_months: Count = Field(le=1200)
     severity: Literal["subsyndromal", "mild", "moderate", "severe", "severe-psychotic"]
     trials: list[TrialIn] = Field(max_length=50)
-    augmentation_used: bool
-    ect_used: bool
-    bilateral_ect_failed: bool = False
+    augmentation_used: Flag
+    ect_used: Flag
+    bilateral_ect_failed: Flag = False
+    indication: Literal["trd", "mdsi"] = Field(
+        default="trd", description="esketamine indication (mdsi: acute suicidal ideation or behaviour)"
+    )
+    concurrent_oral_antidepressant: Flag = False
     conditions: list[str] = Field(default_factory=list, max_length=50)
     medications: list[str] = Field(default_factory=list, max_length=50)
 
@@ -126,7 +132,7 @@ class CoverageIn(BaseModel):
     """Insurance: payer, prior-authorisation state and the patient's coinsurance (0-1)."""
 
     payer: Literal["medicare", "commercial"]
-    prior_authorization_approved: bool
+    prior_authorization_approved: Flag
     patient_coinsurance: Decimal = Field(ge=0, le=1)
 
 
@@ -143,8 +149,8 @@ def register(body: PatientIn, actor: ActorDep, ctx: ContextDep, response: Respon
     patient = Patient(body.given_name, body.family_name, body.date_of_birth, body.sex, body.email, body.phone)
     weight = None
     if body.weight_kg is not None:
-        weight = WeightRecord(body.weighed_on or date.today(), body.weight_kg)  # noqa: DTZ011 - a calendar date
-    patients.register_patient(ctx.new_uow(), actor, patient, weight)
+        weight = WeightRecord(body.weighed_on or today(ctx.new_uow(), ctx.clock), body.weight_kg)
+    patients.register_patient(ctx.new_uow(), actor, patient, weight, clock=ctx.clock)
     stored, version = patients.get_patient(ctx.new_uow(), actor, patient.id)
     tag(response, version)
     response.headers["Location"] = f"/api/v1/patients/{patient.id}"
@@ -166,7 +172,8 @@ def correct(
 ) -> PatientOut:  # fmt: skip
     """Correct fields; the previous version stays in the history with who, when and why."""
     changes = body.model_dump(exclude_unset=True, exclude={"reason"})
-    new_version = patients.correct_patient(ctx.new_uow(), actor, patient_id, version, reason=body.reason, **changes)
+    new_version = patients.correct_patient(ctx.new_uow(), actor, patient_id, version, reason=body.reason,
+                                           clock=ctx.clock, **changes)  # fmt: skip
     patient, _ = patients.get_patient(ctx.new_uow(), actor, patient_id)
     tag(response, new_version)
     return PatientOut.of(patient, new_version)
@@ -181,7 +188,7 @@ def add_weight(
     current, _ = patients.get_patient(ctx.new_uow(), actor, patient_id)
     weights = current.with_weight(WeightRecord(body.measured_on, body.weight_kg)).weights
     new_version = patients.correct_patient(ctx.new_uow(), actor, patient_id, version, reason="weight measured",
-                                           weights=weights)  # fmt: skip
+                                           clock=ctx.clock, weights=weights)  # fmt: skip
     tag(response, new_version)
     return PatientOut.of(replace(current, weights=weights), new_version)
 
@@ -192,7 +199,8 @@ def add_consent(
     version: int = Depends(expected_version),
 ) -> PatientOut:  # fmt: skip
     """File a signed consent document (a new version of the patient, audited)."""
-    new_version = patients.record_consent(ctx.new_uow(), actor, patient_id, version, body.document, body.signed_on)
+    new_version = patients.record_consent(ctx.new_uow(), actor, patient_id, version, body.document, body.signed_on,
+                                          clock=ctx.clock)  # fmt: skip
     patient, _ = patients.get_patient(ctx.new_uow(), actor, patient_id)
     tag(response, new_version)
     return PatientOut.of(patient, new_version)
@@ -214,9 +222,10 @@ def screen(patient_id: uuid.UUID, body: ScreeningIn, actor: ActorDep, ctx: Conte
         trials=tuple(AntidepressantTrial(**t.model_dump()) for t in body.trials),
         augmentation_used=body.augmentation_used, ect_used=body.ect_used, route=body.route,
         conditions=frozenset(body.conditions), medications=frozenset(body.medications),
-        bilateral_ect_failed=body.bilateral_ect_failed,
+        bilateral_ect_failed=body.bilateral_ect_failed, indication=body.indication,
+        concurrent_oral_antidepressant=body.concurrent_oral_antidepressant,
     )  # fmt: skip
-    return screenings.screen_patient(ctx.new_uow(), actor, patient_id, data, body.screened_on)
+    return screenings.screen_patient(ctx.new_uow(), actor, patient_id, data, body.screened_on, clock=ctx.clock)
 
 
 @router.get("/patients/{patient_id}/screenings")

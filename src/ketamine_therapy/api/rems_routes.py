@@ -10,6 +10,8 @@ from pydantic import BaseModel
 
 from ..clinic.rems import PatientMonitoringForm, RemsEnrollment
 from ..services import rems_forms
+from ..services.clock import today
+from ..validation.quantities import ClinicDate
 from .auth import ActorDep, ContextDep
 from .versioning import expected_version, tag
 
@@ -70,11 +72,11 @@ def enrollment(patient_id: uuid.UUID, actor: ActorDep, ctx: ContextDep) -> RemsE
 
 @router.get("/rems/forms")
 def forms(
-    actor: ActorDep, ctx: ContextDep, as_of: date | None = None, open_only: bool = False,
+    actor: ActorDep, ctx: ContextDep, as_of: ClinicDate | None = None, open_only: bool = False,
     patient_id: uuid.UUID | None = None,
 ) -> list[FormOut]:  # fmt: skip
     """Every form with its status on ``as_of`` (default today): submitted, due, or overdue after 7 days."""
-    day = as_of or date.today()  # noqa: DTZ011 - a calendar date
+    day = as_of or today(ctx.new_uow(), ctx.clock)
     return [_out(r) for r in rems_forms.form_statuses(ctx.new_uow(), actor, day, patient_id=patient_id,
                                                       open_only=open_only)]  # fmt: skip
 
@@ -84,7 +86,7 @@ def form(form_id: uuid.UUID, actor: ActorDep, ctx: ContextDep, response: Respons
     """One form (``ETag`` = its version)."""
     record = rems_forms.get_form(ctx.new_uow(), actor, form_id)
     tag(response, record.version)
-    return _out(rems_forms.status_on(record, date.today()))  # noqa: DTZ011 - a calendar date
+    return _out(rems_forms.status_on(record, today(ctx.new_uow(), ctx.clock)))
 
 
 @router.get("/rems/forms/{form_id}/export", response_class=Response,

@@ -18,6 +18,8 @@ from ..services.accounts import (
     questionnaire_link_url,
     submit_questionnaire,
 )
+from ..services.clock import today as clinic_today
+from ..validation.quantities import ClinicDate, ScaleAnswer
 from .auth import ActorDep, ContextDep
 from .context import client_address
 
@@ -31,8 +33,8 @@ class ScaleIn(BaseModel):
     """Item-level answers of a completed scale."""
 
     scale_id: str = Field(description=", ".join(SCALES))
-    answers: list[int] = Field(max_length=64)
-    taken_on: date
+    answers: list[ScaleAnswer] = Field(max_length=64)
+    taken_on: ClinicDate
 
 
 class ScaleOut(BaseModel):
@@ -46,7 +48,7 @@ class ScaleOut(BaseModel):
     total: int | None
     band: str | None
     flags: list[str]
-    risk_level: int | None
+    risk_level: int | None = Field(description="C-SSRS screener triage: 0 none, 1 low, 2 moderate, 3 high")
     recorded_at: datetime
     recorded_by: str
 
@@ -85,7 +87,7 @@ class QuestionnaireOut(BaseModel):
 class AnswersIn(BaseModel):
     """The patient's answers, one per item."""
 
-    answers: list[int] = Field(max_length=64)
+    answers: list[ScaleAnswer] = Field(max_length=64)
 
 
 class SubmittedOut(BaseModel):
@@ -108,7 +110,7 @@ def list_scales() -> list[Scale]:
 def record(patient_id: uuid.UUID, body: ScaleIn, actor: ActorDep, ctx: ContextDep) -> ScaleOut:
     """Score and store a completed scale (PHQ-9 item 9 > 0 raises the ``suicidality`` flag)."""
     return ScaleOut.of(patients.record_scale(ctx.new_uow(), actor, patient_id, body.scale_id, body.answers,
-                                             body.taken_on))  # fmt: skip
+                                             body.taken_on, ctx.clock))  # fmt: skip
 
 
 @router.get("/patients/{patient_id}/scales")
@@ -125,10 +127,10 @@ def course(patient_id: uuid.UUID, actor: ActorDep, ctx: ContextDep, scale_id: st
 
 @router.get("/patients/{patient_id}/booster")
 def booster(
-    patient_id: uuid.UUID, actor: ActorDep, ctx: ContextDep, scale_id: str = "MADRS", today: date | None = None
+    patient_id: uuid.UUID, actor: ActorDep, ctx: ContextDep, scale_id: str = "MADRS", today: ClinicDate | None = None
 ) -> BoosterRecommendation:
     """Whether a booster is due by the clinic's rules, each rule explained."""
-    day = today or date.today()  # noqa: DTZ011 - a calendar date
+    day = today or clinic_today(ctx.new_uow(), ctx.clock)
     return outcomes.booster_advice(ctx.new_uow(), actor, patient_id, scale_id, day)
 
 

@@ -1,23 +1,43 @@
 """The session runner over HTTP: each step sends ``If-Match`` with the version it read (optimistic locking).
 
-Times default to now (UTC); a client may send ``at`` (timezone-aware) for something recorded a moment ago.
+Times default to now (the clock port); a client may send ``at`` (timezone-aware, not in the future) for something
+recorded a moment ago. Bodies use the validation layer's quantities: wrong types and values out of range are 422s
+naming the field.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from ..clinic.sessions import BloodPressure, DischargeAssessment, PreChecks, PregnancyTest, Session, SessionKind
 from ..clinic.sessions import Severity as AeSeverity
 from ..services import treatment
 from ..services.clinic_settings import get_settings
 from ..services.record_ports import SessionRecord
+from ..validation.quantities import (
+    Cadss6Total,
+    ClinicDate,
+    Diastolic,
+    EsketamineMg,
+    Flag,
+    HeartRate,
+    InfusionMinutes,
+    MgPerKg,
+    MoaasScore,
+    Moment,
+    Reason,
+    RespiratoryRate,
+    SpO2,
+    Systolic,
+    WeightKg,
+)
 from .auth import ActorDep, ContextDep
+from .context import AppContext
 from .versioning import expected_version, tag
 
 router = APIRouter(tags=["sessions"])
@@ -56,71 +76,84 @@ class ScheduleIn(BaseModel):
     """A single session outside a plan (a booster, say)."""
 
     kind: Literal["iv-ketamine", "im-ketamine", "esketamine"]
-    scheduled_at: AwareDatetime
+    scheduled_at: Moment
 
 
 class At(BaseModel):
-    """When it happened (default: now)."""
+    """When it happened (default: now; never in the future beyond a small clock skew)."""
 
-    at: AwareDatetime | None = None
+    at: Moment | None = None
 
-    def when(self) -> datetime:
-        return self.at or datetime.now(UTC)
+    def when(self, ctx: AppContext) -> datetime:
+        return self.at or ctx.clock()
 
 
 class BpIn(BaseModel):
     """A blood pressure in mmHg."""
 
-    systolic: int = Field(ge=1, le=400)
-    diastolic: int = Field(ge=1, le=300)
+    systolic: Systolic
+    diastolic: Diastolic
 
 
 class CheckInIn(At):
     """The pre-checks the clinic's policy asks for (fasting times for esketamine)."""
 
-    consent: bool
-    ride_home: bool
+    consent: Flag
+    ride_home: Flag
     pregnancy_test: Literal["negative", "positive", "not_applicable", "not_done"]
     bp: BpIn
-    last_food_at: AwareDatetime | None = None
-    last_liquid_at: AwareDatetime | None = None
+    last_food_at: Moment | None = None
+    last_liquid_at: Moment | None = None
+    override_reason: Reason | None = Field(
+        default=None,
+        description="prescribers only: run the session although "
+        "it is far from its scheduled time (recorded and audited)",
+    )
 
 
 class BpDecisionIn(At):
     """The documented decision on a pre-dose BP above the gate."""
 
-    proceed: bool
-    reason: str = Field(min_length=1, max_length=500)
+    proceed: Flag
+    reason: Reason
 
 
 class DoseIn(At):
     """IV: ``mg_per_kg`` and ``duration_min``; IM: ``mg_per_kg``; esketamine: ``total_mg`` (56 or 84).
 
-    ``weight_kg`` defaults to the latest recorded weight; ``override_reason`` (prescribers only) allows a dose
-    outside the clinic's hard limits and is recorded.
+    ``weight_kg`` defaults to the latest recorded weight not in the future (one older than the clinic's limit
+    needs ``acknowledge_weight``); ``override_reason`` (prescribers only) allows a dose outside the clinic's hard
+    limits, or sooner than the minimum interval after another, and is recorded. No dose passes the absolute ceiling.
     """
 
-    mg_per_kg: float | None = Field(default=None, gt=0, le=10)
-    total_mg: int | None = Field(default=None, gt=0, le=1000)
-    duration_min: float | None = Field(default=None, gt=0, le=600)
-    weight_kg: float | None = Field(default=None, gt=0, le=500)
-    override_reason: str | None = Field(default=None, min_length=1, max_length=500)
+    mg_per_kg: MgPerKg | None = None
+    total_mg: EsketamineMg | None = None
+    duration_min: InfusionMinutes | None = None
+    weight_kg: WeightKg | None = None
+    override_reason: Reason | None = None
+    acknowledge_weight: Flag = False
 
 
 class VitalsIn(At):
     """One timed set of vitals; any may be missing but not all (BP needs both numbers)."""
 
-    systolic: int | None = Field(default=None, ge=0, le=400)
-    diastolic: int | None = Field(default=None, ge=0, le=300)
-    heart_rate: int | None = Field(default=None, ge=0, le=400)
-    spo2: int | None = Field(default=None, ge=0, le=100)
-    respiratory_rate: int | None = Field(default=None, ge=0, le=100)
+    systolic: Systolic | None = None
+    diastolic: Diastolic | None = None
+    heart_rate: HeartRate | None = None
+    spo2: SpO2 | None = None
+    respiratory_rate: RespiratoryRate | None = None
 
 
-class ScoreIn(At):
-    """A CADSS-6 total (0-24) or a MOAA/S score (0-5)."""
+class Cadss6In(At):
+    """A CADSS-6 total (0-24)."""
 
-    value: int = Field(ge=0, le=100)
+    value: Cadss6Total
+
+
+class MoaasIn(At):
+    """A MOAA/S score (0-5)."""
+
+    value: MoaasScore
 
 
 class AdverseEventIn(At):
@@ -133,21 +166,24 @@ class AdverseEventIn(At):
 class DischargeIn(At):
     """The discharge assessment; esketamine sessions also give the REMS observations (Y/N)."""
 
-    clinically_stable: bool
-    sedation_resolved: bool
-    dissociation_resolved: bool
-    respiratory_depression_resolved: bool
-    bp_decreasing_or_safe: bool
-    rems_sedation: bool | None = None
-    rems_dissociation: bool | None = None
-    rems_respiratory_depression: bool | None = None
+    clinically_stable: Flag
+    sedation_resolved: Flag
+    dissociation_resolved: Flag
+    respiratory_depression_resolved: Flag
+    bp_decreasing_or_safe: Flag
+    rems_sedation: Flag | None = None
+    rems_dissociation: Flag | None = None
+    rems_respiratory_depression: Flag | None = None
     lot_number: str | None = Field(default=None, max_length=40)
+    override_reason: Reason | None = Field(
+        default=None, description="discharge although the recorded vitals contradict it (recorded and audited)"
+    )
 
 
 class StopIn(At):
     """Why the session stops early."""
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Reason
 
 
 def _out(record: SessionRecord, response: Response) -> SessionOut:
@@ -157,11 +193,11 @@ def _out(record: SessionRecord, response: Response) -> SessionOut:
 
 @router.get("/sessions")
 def day_list(
-    actor: ActorDep, ctx: ContextDep, day: Annotated[date | None, Query(description="clinic-local date")] = None
+    actor: ActorDep, ctx: ContextDep, day: Annotated[ClinicDate | None, Query(description="clinic-local date")] = None
 ) -> list[DayEntry]:
     """The sessions of one day in the clinic's time zone (default today)."""
     settings, _ = get_settings(ctx.new_uow())
-    local_day = day or settings.local_date(datetime.now(UTC))
+    local_day = day or settings.local_date(ctx.clock())
     found = treatment.sessions_between(ctx.new_uow(), actor, settings.midnight(local_day),
                                        settings.midnight(local_day + timedelta(days=1)))  # fmt: skip
     return [DayEntry(id=r.id, patient_id=r.patient_id, patient_name=f"{p.given_name} {p.family_name}",
@@ -211,7 +247,9 @@ def check_in(
         body.last_food_at,
         body.last_liquid_at,
     )
-    return _out(treatment.check_in_session(ctx.new_uow(), actor, session_id, version, checks, body.when()), response)
+    record = treatment.check_in_session(ctx.new_uow(), actor, session_id, version, checks, body.when(ctx),
+                                        override_reason=body.override_reason, clock=ctx.clock)  # fmt: skip
+    return _out(record, response)
 
 
 @router.post("/sessions/{session_id}/bp-decision")
@@ -220,7 +258,7 @@ def bp_decision(
 ) -> SessionOut:
     """Document the decision on a pre-dose BP above the gate (never a silent block)."""
     record = treatment.decide_bp_session(ctx.new_uow(), actor, session_id, version, body.proceed, body.reason,
-                                         body.when())  # fmt: skip
+                                         body.when(ctx), clock=ctx.clock)  # fmt: skip
     return _out(record, response)
 
 
@@ -229,8 +267,11 @@ def dose(
     session_id: uuid.UUID, body: DoseIn, actor: ActorDep, ctx: ContextDep, version: Version, response: Response
 ) -> SessionOut:
     """Record the dose within the hard limits (or with a prescriber's override) and start dosing."""
-    order = treatment.DoseOrder(body.mg_per_kg, body.total_mg, body.duration_min, body.weight_kg, body.override_reason)
-    return _out(treatment.start_dosing_session(ctx.new_uow(), actor, session_id, version, order, body.when()), response)
+    order = treatment.DoseOrder(body.mg_per_kg, body.total_mg, body.duration_min, body.weight_kg, body.override_reason,
+                                body.acknowledge_weight)  # fmt: skip
+    record = treatment.start_dosing_session(ctx.new_uow(), actor, session_id, version, order, body.when(ctx),
+                                            clock=ctx.clock)  # fmt: skip
+    return _out(record, response)
 
 
 @router.post("/sessions/{session_id}/monitoring")
@@ -238,7 +279,8 @@ def monitoring(
     session_id: uuid.UUID, body: At, actor: ActorDep, ctx: ContextDep, version: Version, response: Response
 ) -> SessionOut:
     """Dosing is over: monitor until discharge."""
-    return _out(treatment.begin_monitoring(ctx.new_uow(), actor, session_id, version, body.when()), response)
+    record = treatment.begin_monitoring(ctx.new_uow(), actor, session_id, version, body.when(ctx), clock=ctx.clock)
+    return _out(record, response)
 
 
 @router.post("/sessions/{session_id}/vitals")
@@ -246,26 +288,30 @@ def vitals(
     session_id: uuid.UUID, body: VitalsIn, actor: ActorDep, ctx: ContextDep, version: Version, response: Response
 ) -> SessionOut:
     """Add timed vitals (plausibility-checked)."""
-    record = treatment.add_vitals(ctx.new_uow(), actor, session_id, version, body.when(), systolic=body.systolic,
+    record = treatment.add_vitals(ctx.new_uow(), actor, session_id, version, body.when(ctx), systolic=body.systolic,
                                   diastolic=body.diastolic, heart_rate=body.heart_rate, spo2=body.spo2,
-                                  respiratory_rate=body.respiratory_rate)  # fmt: skip
+                                  respiratory_rate=body.respiratory_rate, clock=ctx.clock)  # fmt: skip
     return _out(record, response)
 
 
 @router.post("/sessions/{session_id}/cadss6")
 def cadss6(
-    session_id: uuid.UUID, body: ScoreIn, actor: ActorDep, ctx: ContextDep, version: Version, response: Response
+    session_id: uuid.UUID, body: Cadss6In, actor: ActorDep, ctx: ContextDep, version: Version, response: Response
 ) -> SessionOut:
     """Add a CADSS-6 dissociation total."""
-    return _out(treatment.add_cadss6(ctx.new_uow(), actor, session_id, version, body.value, body.when()), response)
+    record = treatment.add_cadss6(ctx.new_uow(), actor, session_id, version, body.value, body.when(ctx),
+                                  clock=ctx.clock)  # fmt: skip
+    return _out(record, response)
 
 
 @router.post("/sessions/{session_id}/moaas")
 def moaas(
-    session_id: uuid.UUID, body: ScoreIn, actor: ActorDep, ctx: ContextDep, version: Version, response: Response
+    session_id: uuid.UUID, body: MoaasIn, actor: ActorDep, ctx: ContextDep, version: Version, response: Response
 ) -> SessionOut:
     """Add a MOAA/S sedation score."""
-    return _out(treatment.add_moaas(ctx.new_uow(), actor, session_id, version, body.value, body.when()), response)
+    record = treatment.add_moaas(ctx.new_uow(), actor, session_id, version, body.value, body.when(ctx),
+                                 clock=ctx.clock)  # fmt: skip
+    return _out(record, response)
 
 
 @router.post("/sessions/{session_id}/adverse-events")
@@ -275,7 +321,7 @@ def adverse_event(
 ) -> SessionOut:  # fmt: skip
     """Add an adverse event."""
     record = treatment.add_adverse_event(ctx.new_uow(), actor, session_id, version, body.description,
-                                         AeSeverity(body.severity), body.when())  # fmt: skip
+                                         AeSeverity(body.severity), body.when(ctx), clock=ctx.clock)  # fmt: skip
     return _out(record, response)
 
 
@@ -290,7 +336,8 @@ def discharge(
     flags = (body.rems_sedation, body.rems_dissociation, body.rems_respiratory_depression)
     if all(f is not None for f in flags):
         rems = treatment.RemsObservations(bool(flags[0]), bool(flags[1]), bool(flags[2]), body.lot_number)
-    record = treatment.discharge_session(ctx.new_uow(), actor, session_id, version, assessment, body.when(), rems)
+    record = treatment.discharge_session(ctx.new_uow(), actor, session_id, version, assessment, body.when(ctx), rems,
+                                         override_reason=body.override_reason, clock=ctx.clock)  # fmt: skip
     return _out(record, response)
 
 
@@ -299,4 +346,6 @@ def stop(
     session_id: uuid.UUID, body: StopIn, actor: ActorDep, ctx: ContextDep, version: Version, response: Response
 ) -> SessionOut:
     """Stop the session early, with a reason."""
-    return _out(treatment.stop_session(ctx.new_uow(), actor, session_id, version, body.reason, body.when()), response)
+    record = treatment.stop_session(ctx.new_uow(), actor, session_id, version, body.reason, body.when(ctx),
+                                    clock=ctx.clock)  # fmt: skip
+    return _out(record, response)

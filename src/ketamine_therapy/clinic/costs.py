@@ -32,6 +32,15 @@ SRC_G2083 = "clinical.md §1e 'HCPCS G2083' (codingahead.com/hcpcs-code-g2083), 
 SRC_J0013 = "clinical.md §1e 'Drug code' (pabau.com; swiftmds), VERIFIED (secondary)"
 SRC_SPLIT_BILL = "clinical.md §1e 'Commercial \"split-bill\"' (therybargroup.com; spravatohcp.com/reimbursement-faq)"
 SRC_96365 = "clinical.md §1e 'CPT 96365' (medcoder.ai; carepatron), VERIFIED"
+SRC_96366_TIME = (
+    "CPT 30-minute rule for the add-on hour: +96366 only for more than 30 minutes beyond the first hour, so a "
+    "75-min infusion is 96365 alone and 91-150 min is one unit (AAPC 'Infusion codes necessitate constant "
+    "supervision'; codingahead.com/cpt/codes/96366), VERIFIED (secondary)"
+)
+SRC_ADD_ON_EM = (
+    "clinical.md §1e 'Commercial \"split-bill\"': E/M (e.g. 99215) + prolonged services 99415/99416, which are "
+    "add-on codes to that E/M visit (therybargroup.com; spravatohcp.com/reimbursement-faq)"
+)
 SRC_IV_DURATION = "clinical.md §1b 'Standard dose': 0.5 mg/kg IV over 40 min (Andrade 2017), VERIFIED"
 
 SessionKind = Literal["iv", "im", "esketamine-56mg", "esketamine-84mg"]
@@ -129,32 +138,59 @@ _SPLIT = (
     "not with the bundled G-codes)"
 )
 _96365 = "IV infusion for therapy/prophylaxis/diagnosis, initial, up to 1 h (infusion ≥16 min); drug billed separately"
-_96366 = "IV infusion, each additional hour"
+_96366 = "IV infusion, each additional hour (more than 30 min beyond the previous hour)"
+ADD_ON_MINUTES = 31  # SRC_96366_TIME: an additional hour counts from 31 minutes
+EM_OFFICE_CODES = frozenset(f"992{n:02d}" for n in (2, 3, 4, 5, 12, 13, 14, 15))
+"""Office/outpatient E/M codes (new 99202-99205, established 99212-99215) that 99415/99416 add to."""
 _96374 = "IV push (infusion ≤15 min)"
 
 
 def billing_codes(
-    kind: SessionKind, payer: Payer, *, infusion_minutes: int = STANDARD_IV_MINUTES
+    kind: SessionKind,
+    payer: Payer,
+    *,
+    infusion_minutes: int = STANDARD_IV_MINUTES,
+    established_patient: bool = True,
+    em_code: str | None = None,
 ) -> tuple[BillingCode, ...]:
-    """The codes clinical.md §1e lists for one session of ``kind`` billed to ``payer`` (IM: none listed)."""
+    """The codes clinical.md §1e lists for one session of ``kind`` billed to ``payer`` (IM: none listed).
+
+    IV: 96374 up to 15 min, 96365 from 16 min, +96366 per hour from 91 min (SRC_96366_TIME). Medicare esketamine:
+    G2082/G2083, defined for established patients only (SRC_G2082; a new patient raises). Other payers: J0013, and
+    the prolonged-services add-ons 99415/99416 only with the office E/M visit ``em_code`` they add to (SRC_ADD_ON_EM).
+    """
     if kind == "iv":
         if infusion_minutes <= 0:
             raise InvalidAnswerError("infusion_minutes", f"{infusion_minutes} is not a duration", "> 0")
         if infusion_minutes <= 15:
             return (BillingCode("96374", _96374, 1, SRC_96365),)
         codes = [BillingCode("96365", _96365, 1, SRC_96365)]
-        if infusion_minutes > 60:
-            codes.append(BillingCode("96366", _96366, None, SRC_96365))
+        if infusion_minutes >= 60 + ADD_ON_MINUTES:
+            units = (infusion_minutes - ADD_ON_MINUTES) // 60
+            codes.append(BillingCode("96366", _96366, units, f"{SRC_96365}; {SRC_96366_TIME}"))
         return tuple(codes)
     if kind == "im":
         return ()
     dose_mg = 56 if kind == "esketamine-56mg" else 84
     if payer == "medicare":
+        if not established_patient:
+            raise InvalidAnswerError(
+                "established_patient", f"G2082/G2083 are for established patients only ({SRC_G2082})",
+                "an established patient, or bill a new-patient E/M visit",
+            )  # fmt: skip
         if kind == "esketamine-56mg":
             return (BillingCode("G2082", _G2082, 1, SRC_G2082),)
         return (BillingCode("G2083", _G2083, 1, SRC_G2083),)
+    drug = BillingCode("J0013", _J0013, dose_mg, SRC_J0013)
+    if em_code is None:
+        return (drug,)
+    if em_code not in EM_OFFICE_CODES:
+        raise InvalidAnswerError(
+            "em_code", f"{em_code!r} is not an office E/M code", ", ".join(sorted(EM_OFFICE_CODES))
+        )
     return (
-        BillingCode("J0013", _J0013, dose_mg, SRC_J0013),
+        drug,
+        BillingCode(em_code, "office/outpatient E/M visit the prolonged services add to", 1, SRC_ADD_ON_EM),
         BillingCode("99415", _SPLIT, None, SRC_SPLIT_BILL),
         BillingCode("99416", _SPLIT, None, SRC_SPLIT_BILL),
     )

@@ -5,8 +5,8 @@ nothing or marks a value UNVERIFIED, the value is left out (``None`` or empty) r
 
 - LOINC codes exist only for PHQ-9 (panel, total, items) and the GAD-7 total; the GAD-7 panel
   code 69737-5 is UNVERIFIED and left out.
-- GAD-7 band names are only given as "cutpoints 5/10/15 = mild/moderate/severe"; 0-4 is labelled
-  ``below mild``.
+- GAD-7 bands: clinical.md gives "cutpoints 5/10/15 = mild/moderate/severe"; 0-4 is "minimal", as on the
+  GAD-7 scoring sheet ("0-4: minimal anxiety"; calcipedia.org/calculators/gad-7-calculator).
 - PCL-5, C-SSRS and CADSS-6 have no severity bands. The PCL-5 "probable PTSD" cut-off is a range
   (31-33), not one value, and is left out; the provisional DSM-5 diagnosis rule is encoded.
 - MADRS item 10 and QIDS-SR16 item 12 (suicidal thoughts) raise no flag: clinical.md gives no such
@@ -27,8 +27,11 @@ from typing import Literal
 from ketamine_therapy.clinic.exceptions import InvalidAnswerError
 
 __all__ = [
+    "CSSRS_TRIAGE",
     "MADRS_REMISSION_MAX_ESKETAMINE",
     "SCALES",
+    "SRC_CSSRS_TRIAGE",
+    "SRC_MADRS_REMISSION",
     "Band",
     "CourseSummary",
     "Domain",
@@ -36,6 +39,7 @@ __all__ = [
     "Scale",
     "ScaleResult",
     "course_summary",
+    "cssrs_triage",
     "get_scale",
     "is_remission",
     "is_response",
@@ -100,8 +104,8 @@ class ScaleResult:
     """A scored questionnaire.
 
     ``flags`` names safety or screening findings (``suicidality``, ``positive_screen``,
-    ``provisional_ptsd``, ``high_risk``). ``risk_level`` is the C-SSRS highest question answered yes
-    (0 = none), ``None`` for other scales.
+    ``provisional_ptsd``, ``moderate_risk``, ``high_risk``). ``risk_level`` is the C-SSRS screener triage level
+    (:data:`CSSRS_TRIAGE`: 0 none, 1 low, 2 moderate, 3 high), ``None`` for other scales.
     """
 
     scale_id: str
@@ -140,6 +144,19 @@ def _items(prefix: str, count: int, low: int, high: int, loinc: Sequence[str | N
 
 # Remission MADRS "<=12 (esketamine trials)" — clinical.md §1d MADRS row (PMC10439056; ASPIRE).
 MADRS_REMISSION_MAX_ESKETAMINE = 12
+SRC_MADRS_REMISSION = (
+    "clinical.md §1d MADRS row: remission MADRS <10 (Hawley 2002, J Affect Disord, PubMed 12200208: 'MADRS <10 "
+    "should provide the clinician with a valid ... target for remission'), i.e. total <= 9; the one default of the "
+    "clinic, the trial specs (pharmacology.trials.spec.REMISSION_THRESHOLD) and the docs"
+)
+SRC_CSSRS_TRIAGE = (
+    "clinical.md §1d C-SSRS screener (high risk: yes to 4, 5 or 6 in the past 3 months) and the Columbia screener "
+    "triage (C-SSRS-Screener-recent-with-triage-colors, NINDS CDE commondataelements.ninds.nih.gov report 137881: "
+    "'triage respondents into low, moderate, and high-risk'; ideation with method (Q3) = moderate, behaviour more "
+    "than 3 months ago = moderate; jeopardylabs.com/compile/cssrs-suicide-assessment), VERIFIED (secondary)"
+)
+CSSRS_TRIAGE = ("none", "low", "moderate", "high")
+"""Names of the C-SSRS screener triage levels 0-3 (``ScaleResult.risk_level``)."""
 
 _SCALE_LIST = (
     # clinical.md §1d PHQ-9 row: 9 items 0-3, total 0-27, bands, LOINC panel/total/items (all VERIFIED);
@@ -175,7 +192,7 @@ _SCALE_LIST = (
         name="Generalized Anxiety Disorder-7",
         items=_items("gad7", 7, 0, 3),
         total_range=(0, 21),
-        bands=(Band(0, 4, "below mild"), Band(5, 9, "mild"), Band(10, 14, "moderate"), Band(15, 21, "severe")),
+        bands=(Band(0, 4, "minimal"), Band(5, 9, "mild"), Band(10, 14, "moderate"), Band(15, 21, "severe")),
         source="clinical.md §1d GAD-7",
         loinc_total="70274-6",
     ),
@@ -216,7 +233,7 @@ _SCALE_LIST = (
         total_range=(0, 60),
         bands=(Band(0, 6, "normal"), Band(7, 19, "mild"), Band(20, 34, "moderate"), Band(35, 60, "severe")),
         source="clinical.md §1d MADRS, Response",
-        remission_max=9,
+        remission_max=9,  # SRC_MADRS_REMISSION
         has_response_rule=True,
     ),
     # clinical.md §1d PCL-5 row: 20 items 0-4, total 0-80, clusters B 1-5, C 6-7, D 8-14, E 15-20.
@@ -234,9 +251,9 @@ _SCALE_LIST = (
             Domain("cluster_e", tuple(range(15, 21)), "sum"),
         ),
     ),
-    # clinical.md §1d C-SSRS screener row: 6 yes/no hierarchical questions; risk = highest "yes";
-    # Q2 = no -> skip to Q6; high risk if yes to 4, 5 or 6 (past 3 months). Q6 asks lifetime / past
-    # 3 months, encoded as 0 = no, 1 = yes (lifetime, not past 3 months), 2 = yes within past 3 months.
+    # clinical.md §1d C-SSRS screener row: 6 yes/no hierarchical questions; Q2 = no -> skip to Q6; triage
+    # low / moderate (Q3, lifetime behaviour) / high (Q4, Q5, behaviour in the past 3 months): SRC_CSSRS_TRIAGE.
+    # Q6 asks lifetime / past 3 months: 0 = no, 1 = yes (lifetime, not past 3 months), 2 = yes within past 3 months.
     Scale(
         id="C-SSRS",
         name="Columbia Suicide Severity Rating Scale, screener",
@@ -286,9 +303,22 @@ def _pcl5_flags(answers: tuple[int, ...], total: int | None) -> frozenset[str]:
     return frozenset({"provisional_ptsd"}) if all(endorsed[k] >= v for k, v in needed.items()) else frozenset()
 
 
+def cssrs_triage(answers: Sequence[int]) -> int:
+    """The C-SSRS screener triage level, 0 none, 1 low, 2 moderate, 3 high (:data:`CSSRS_TRIAGE`; SRC_CSSRS_TRIAGE).
+
+    High: yes to question 4 or 5, or suicidal behaviour in the past 3 months (Q6 = 2). Moderate: yes to question 3
+    (active ideation with a method), or lifetime behaviour more than 3 months ago (Q6 = 1). Low: yes to 1 or 2 only.
+    """
+    if answers[3] or answers[4] or answers[5] == 2:
+        return 3
+    if answers[2] or answers[5] == 1:
+        return 2
+    return 1 if answers[0] or answers[1] else 0
+
+
 def _cssrs_flags(answers: tuple[int, ...], total: int | None) -> frozenset[str]:
-    # clinical.md §1d C-SSRS screener: high risk if yes to 4, 5 or 6 (past 3 months).
-    return frozenset({"high_risk"}) if answers[3] or answers[4] or answers[5] == 2 else frozenset()
+    level = cssrs_triage(answers)
+    return frozenset({"high_risk"} if level == 3 else {"moderate_risk"} if level == 2 else set())
 
 
 _FLAG_RULES: Mapping[str, Callable[[tuple[int, ...], int | None], frozenset[str]]] = {
@@ -341,8 +371,7 @@ def score(scale_id: str, answers: Sequence[int]) -> ScaleResult:
         total = sum(checked)
     rule = _FLAG_RULES.get(scale.id)
     flags = rule(checked, total) if rule else frozenset()
-    # clinical.md §1d C-SSRS screener: risk = highest "yes".
-    risk_level = max((n for n, a in enumerate(checked, start=1) if a), default=0) if scale.id == "C-SSRS" else None
+    risk_level = cssrs_triage(checked) if scale.id == "C-SSRS" else None
     return ScaleResult(scale.id, checked, total, _band(scale, total), flags, MappingProxyType(domains), risk_level)
 
 

@@ -18,6 +18,8 @@ Response = Literal["none", "partial", "response", "remission"]
 Severity = Literal["subsyndromal", "mild", "moderate", "severe", "severe-psychotic"]
 Route = Literal["intranasal-esketamine", "iv", "im"]
 MaudsleyBand = Literal["mild", "moderate", "severe"]
+Indication = Literal["trd", "mdsi"]
+"""Treatment-resistant depression, or MDD with acute suicidal ideation or behaviour (esketamine's two indications)."""
 
 SRC_TRD = (
     "clinical.md §1c 'TRD (operational)' (SUSTAIN-3, Springer 10.1007/s40263-023-01026-3; PMC11193313) and §1b "
@@ -45,6 +47,11 @@ SRC_SUBSTANCE = (
     "clinical.md §1b 'Sanacora content' (baseline urine toxicology if substance use is suspected; VERIFIED "
     "(secondary)), 'ASKP3 starting dose' (substance-use history; VERIFIED) and the exclusion lists (PMC10812090; "
     "Better U)"
+)
+SRC_ESK_MDSI_ORAL_AD = (
+    "clinical.md §1a 'MDD with acute suicidal ideation/behaviour' (spravatohcp.com/mdsi) and 'Adjunct vs "
+    "monotherapy': given with an oral antidepressant; the Jan 2025 monotherapy approval is for TRD only, VERIFIED "
+    "(secondary)"
 )
 SRC_HTN_SURGES = "clinical.md §1b 'BP monitoring frequency' (Yale: history of hypertension predicts surges), VERIFIED"
 
@@ -149,6 +156,8 @@ class ScreeningInput:
     conditions: frozenset[str] = field(default_factory=frozenset)
     medications: frozenset[str] = field(default_factory=frozenset)
     bilateral_ect_failed: bool = False
+    indication: Indication = "trd"
+    concurrent_oral_antidepressant: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.episode_months, bool) or not isinstance(self.episode_months, int) or self.episode_months < 0:
@@ -157,6 +166,7 @@ class ScreeningInput:
             )
         _choice("ScreeningInput.severity", self.severity, get_args(Severity))
         _choice("ScreeningInput.route", self.route, get_args(Route))
+        _choice("ScreeningInput.indication", self.indication, get_args(Indication))
         _names("ScreeningInput.conditions", self.conditions, CONDITIONS)
         _names("ScreeningInput.medications", self.medications, MEDICATIONS)
         if self.bilateral_ect_failed and not self.ect_used:
@@ -353,6 +363,10 @@ def screen(data: ScreeningInput) -> ScreeningReport:
             (hard_stops if rule.hard_stop else precautions).append(
                 Finding(rule.rule_id, f"{name}: {rule.message}", rule.source)
             )
+    if data.route in ESKETAMINE and data.indication == "mdsi" and not data.concurrent_oral_antidepressant:
+        precautions.append(Finding("esk-pr-mdsi-oral-antidepressant", "esketamine for MDD with acute suicidal "
+                                   "ideation is given with an oral antidepressant: none is recorded",
+                                   SRC_ESK_MDSI_ORAL_AD))  # fmt: skip
     unassessed = [
         Finding(
             f"unassessed-{name}",

@@ -14,7 +14,8 @@ are stored in UTC. Decision support only: the clinician decides and is named (``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -22,9 +23,25 @@ from types import MappingProxyType
 from typing import Literal
 
 from ketamine_therapy.clinic.exceptions import ClinicError, InvalidAnswerError
+from ketamine_therapy.clinic.quantities import (
+    DIASTOLIC,
+    ESKETAMINE_MG,
+    HEART_RATE,
+    IM_MG_PER_KG,
+    INFUSION_MIN,
+    IV_MG_PER_KG,
+    RESPIRATORY_RATE,
+    SPO2,
+    SRC_ESKETAMINE_LABEL,
+    SRC_KETALAR_LABEL,
+    SYSTOLIC,
+    WEIGHT_KG,
+    Quantity,
+)
 from ketamine_therapy.clinic.scales import SCALES
 
 __all__ = [
+    "ABSOLUTE_CEILINGS",
     "ALLOWED_TRANSITIONS",
     "ESKETAMINE_BP_GATE",
     "ESKETAMINE_DEVICE_MG",
@@ -36,11 +53,12 @@ __all__ = [
     "IV_DOSE_LIMITS_ANDRADE",
     "IV_STANDARD_DURATION",
     "IV_STANDARD_MG_PER_KG",
-    "PLAUSIBLE_RANGES",
     "AdverseEvent",
     "BloodPressure",
     "BpDecision",
+    "ConcurrentSessionError",
     "DischargeAssessment",
+    "DischargeRanges",
     "Dose",
     "DoseLimits",
     "EsketamineDose",
@@ -57,12 +75,16 @@ __all__ = [
     "SessionKind",
     "SessionState",
     "Severity",
+    "TimingPolicy",
     "Transition",
     "UnmetCriteriaError",
     "Vitals",
+    "WarningAck",
     "check_in",
+    "check_limits",
     "decide_bp",
     "discharge",
+    "discharge_findings",
     "esketamine_precheck_policy",
     "new_session",
     "record_adverse_event",
@@ -71,6 +93,7 @@ __all__ = [
     "record_vitals",
     "start_dosing",
     "stop",
+    "timing_warnings",
     "transition",
 ]
 
@@ -100,6 +123,26 @@ SRC_PULSE_OX = "clinical.md §1a 'Respiratory monitoring': pulse oximetry at eve
 SRC_BP_AFTER = "clinical.md §1a 'BP timing' (reassess after dosing) and REMS PMF BP 'before end of session'"
 SRC_STABLE = "clinical.md §1a 'Observation': assessment that the patient is clinically stable and ready to leave"
 SRC_MOAAS = "clinical.md §1d 'Sedation scale': MOAA/S, 0 = loss of consciousness (label §5.1)"
+SRC_CEILING = f"{SRC_KETALAR_LABEL}; {SRC_ESKETAMINE_LABEL}"
+SRC_DOSE_INTERVAL = (
+    "clinical.md gives no minimum interval; every published schedule gives at most one dose a day (esketamine twice "
+    "weekly, §1a 'Induction, weeks 1–4'; IV 'three times per week' / 'six sessions over two to three weeks', §1b "
+    "'Acute series'), so the default is 24 h, the loosest interval all of them respect"
+)
+SRC_SCHEDULE_TOLERANCE = "project default, no clinical.md row: a warning only, each clinic sets its own"
+SRC_DISCHARGE_SPO2 = (
+    "modified Aldrete score (Aldrete 1995): full points only when 'able to maintain SpO2 >92% on room air' "
+    "(en.wikipedia.org/wiki/Aldrete's_scoring_system; StatPearls 'Aldrete score')"
+)
+SRC_DISCHARGE_RR = (
+    "Phase I recovery discharge criteria (BMC Anesthesiol 2015, doi 10.1186/s12871-015-0040-x, Table 1): "
+    "hypoventilation = <8 respirations/min"
+)
+SRC_DISCHARGE_BP = (
+    "Aldrete score 'BP ±20% of pre-anaesthetic level' (Aldrete 1970, as above) and clinical.md §1a 'Discharge rule' "
+    "(BP decreasing); the rise side is checked"
+)
+SRC_VITALS_AGE = "clinical.md §1b 'BP monitoring frequency': Emory, BP every 15 min after the infusion"
 SRC_CADSS6 = "clinical.md §1d 'CADSS': CADSS-6 short form, items 0–4 (total range from scales.SCALES['CADSS-6'])"
 
 
@@ -121,6 +164,16 @@ class SessionState(Enum):
     DISCHARGED = "discharged"
     STOPPED = "stopped"
 
+
+ABSOLUTE_CEILINGS: Mapping[SessionKind, Quantity] = MappingProxyType(
+    {
+        SessionKind.IV_KETAMINE: IV_MG_PER_KG,
+        SessionKind.IM_KETAMINE: IM_MG_PER_KG,
+        SessionKind.ESKETAMINE: ESKETAMINE_MG,
+    }
+)
+"""The highest dose per drug and route that no clinic limit and no override can pass (SRC_CEILING): IV 4.5 mg/kg and
+IM 13 mg/kg (the racemic label's highest anaesthetic induction doses), esketamine 84 mg (its label's highest dose)."""
 
 ALLOWED_TRANSITIONS: Mapping[SessionState, frozenset[SessionState]] = MappingProxyType(
     {
@@ -177,21 +230,16 @@ class UnmetCriteriaError(ClinicError):
 
 
 class OverrideRequiredError(ClinicError):
-    """The dose is outside the hard limits and no :class:`Override` was given."""
+    """A step needs a documented :class:`Override`: a dose outside the clinic's limits, or ``warnings`` (timing of
+    the session, recorded vitals contradicting a discharge) that nobody has overridden yet."""
+
+    def __init__(self, message: str, warnings: tuple[str, ...] = ()) -> None:
+        self.warnings = warnings
+        super().__init__(message)
 
 
-# Data-entry plausibility ranges (inclusive), NOT clinical thresholds: they only catch typing errors and
-# physiologically impossible values. They are deliberately wide and come from no clinical.md row.
-PLAUSIBLE_RANGES: Mapping[str, tuple[float, float]] = MappingProxyType(
-    {
-        "systolic": (30, 300),
-        "diastolic": (10, 200),
-        "heart_rate": (20, 300),
-        "spo2": (40, 100),
-        "respiratory_rate": (0, 80),
-        "weight_kg": (10, 500),
-    }
-)
+class ConcurrentSessionError(ClinicError):
+    """Another session of the same patient is still open: two sessions never run at once (no override)."""
 
 
 def _utc(value: datetime, field: str) -> datetime:
@@ -206,12 +254,6 @@ def _who(value: str, field: str) -> str:
     return value
 
 
-def _plausible(field: str, value: float) -> None:
-    low, high = PLAUSIBLE_RANGES[field]
-    if not low <= value <= high:
-        raise InvalidAnswerError(field, f"{value} is not plausible (data-entry check)", f"{low:g}-{high:g}")
-
-
 @dataclass(frozen=True)
 class BloodPressure:
     """A blood pressure in mmHg, checked for plausibility (systolic above diastolic)."""
@@ -220,8 +262,8 @@ class BloodPressure:
     diastolic: int
 
     def __post_init__(self) -> None:
-        _plausible("systolic", self.systolic)
-        _plausible("diastolic", self.diastolic)
+        SYSTOLIC.check(self.systolic)
+        DIASTOLIC.check(self.diastolic)
         if self.diastolic >= self.systolic:
             raise InvalidAnswerError("diastolic", f"{self.diastolic} is not below systolic {self.systolic}")
 
@@ -291,8 +333,58 @@ class DoseLimits:
     high: float
 
     def __post_init__(self) -> None:
-        if not 0 < self.low <= self.high:
-            raise InvalidAnswerError("limits", f"low {self.low}, high {self.high}", "0 < low <= high")
+        if not (math.isfinite(self.low) and math.isfinite(self.high) and 0 < self.low <= self.high):
+            raise InvalidAnswerError("limits", f"low {self.low}, high {self.high}", "finite, 0 < low <= high")
+
+
+def check_limits(kind: SessionKind, limits: DoseLimits) -> DoseLimits:
+    """``limits`` if their unit fits ``kind`` and they stay under the absolute ceiling (SRC_CEILING)."""
+    ceiling = ABSOLUTE_CEILINGS[kind]
+    if limits.unit != ceiling.unit:
+        raise InvalidAnswerError("limits.unit", limits.unit, ceiling.unit)
+    if limits.high > ceiling.high:
+        raise InvalidAnswerError("limits.high", f"{limits.high:g} {limits.unit} is above the absolute ceiling",
+                                 f"<= {ceiling.high:g} {ceiling.unit} ({SRC_CEILING})")  # fmt: skip
+    return limits
+
+
+DEFAULT_MIN_DOSE_INTERVAL = timedelta(hours=24)  # SRC_DOSE_INTERVAL
+DEFAULT_SCHEDULE_TOLERANCE = timedelta(days=1)  # SRC_SCHEDULE_TOLERANCE
+
+
+@dataclass(frozen=True)
+class TimingPolicy:
+    """When a session may run: at least ``min_dose_interval`` after the patient's previous dose of the same drug and
+    route, and within ``schedule_tolerance`` of its scheduled time; otherwise a prescriber overrides (SRC_*)."""
+
+    min_dose_interval: timedelta = DEFAULT_MIN_DOSE_INTERVAL
+    schedule_tolerance: timedelta = DEFAULT_SCHEDULE_TOLERANCE
+
+    def __post_init__(self) -> None:
+        for name in ("min_dose_interval", "schedule_tolerance"):
+            if not timedelta(0) <= getattr(self, name) <= timedelta(days=365):
+                raise InvalidAnswerError(name, str(getattr(self, name)), "0 to 365 days")
+
+
+@dataclass(frozen=True)
+class DischargeRanges:
+    """Recorded vitals a discharge is checked against: the latest BP, SpO2 and respiratory rate, each taken within
+    ``vitals_max_age_min`` before discharge (SRC_VITALS_AGE); SpO2 >= ``spo2_min`` % (SRC_DISCHARGE_SPO2), rate >=
+    ``respiratory_rate_min``/min (SRC_DISCHARGE_RR), systolic at most ``systolic_rise_max_pct`` % above the
+    pre-dose value (SRC_DISCHARGE_BP)."""
+
+    spo2_min: int = 93
+    respiratory_rate_min: int = 8
+    systolic_rise_max_pct: int = 20
+    vitals_max_age_min: int = 15
+
+    def __post_init__(self) -> None:
+        SPO2.check(self.spo2_min, "spo2_min")
+        RESPIRATORY_RATE.check(self.respiratory_rate_min, "respiratory_rate_min")
+        for name, high in (("systolic_rise_max_pct", 200), ("vitals_max_age_min", 240)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
+                raise InvalidAnswerError(name, f"{value!r}", f"a whole number 0-{high}")
 
 
 IV_STANDARD_MG_PER_KG = 0.5  # SRC_IV_DOSE
@@ -313,11 +405,9 @@ class IvDose:
     duration: timedelta
 
     def __post_init__(self) -> None:
-        _plausible("weight_kg", self.weight_kg)
-        if self.mg_per_kg <= 0:
-            raise InvalidAnswerError("mg_per_kg", f"{self.mg_per_kg}", "> 0")
-        if self.duration <= timedelta(0):
-            raise InvalidAnswerError("duration", f"{self.duration}", "> 0")
+        WEIGHT_KG.check(self.weight_kg)
+        IV_MG_PER_KG.check(self.mg_per_kg)  # the absolute ceiling (ABSOLUTE_CEILINGS)
+        INFUSION_MIN.check(self.duration / timedelta(minutes=1))
 
     @property
     def total_mg(self) -> float:
@@ -338,9 +428,8 @@ class ImDose:
     mg_per_kg: float
 
     def __post_init__(self) -> None:
-        _plausible("weight_kg", self.weight_kg)
-        if self.mg_per_kg <= 0:
-            raise InvalidAnswerError("mg_per_kg", f"{self.mg_per_kg}", "> 0")
+        WEIGHT_KG.check(self.weight_kg)
+        IM_MG_PER_KG.check(self.mg_per_kg)  # the absolute ceiling (ABSOLUTE_CEILINGS)
 
     @property
     def total_mg(self) -> float:
@@ -355,7 +444,8 @@ class EsketamineDose:
     total_mg: int
 
     def __post_init__(self) -> None:
-        if self.total_mg <= 0 or self.total_mg % ESKETAMINE_DEVICE_MG:
+        ESKETAMINE_MG.check(self.total_mg)  # the absolute ceiling (ABSOLUTE_CEILINGS)
+        if self.total_mg % ESKETAMINE_DEVICE_MG:
             raise InvalidAnswerError("total_mg", f"{self.total_mg}", f"a positive multiple of {ESKETAMINE_DEVICE_MG}")
 
     @property
@@ -374,8 +464,19 @@ Dose = IvDose | ImDose | EsketamineDose
 
 @dataclass(frozen=True)
 class Override:
-    """A documented reason to give a dose outside the hard limits."""
+    """A documented reason to go on despite a limit or warning (a dose outside the clinic's limits, the timing of
+    a session, vitals contradicting a discharge): why, by whom, when."""
 
+    reason: str
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class WarningAck:
+    """Warnings a clinician overrode (``reason``) at a step: which, why, by whom and when; kept on the session."""
+
+    warnings: tuple[str, ...]
     reason: str
     by: str
     at: datetime
@@ -397,10 +498,10 @@ class Vitals:
             raise InvalidAnswerError(
                 "vitals", "no value given", "at least one of bp, heart_rate, spo2, respiratory_rate"
             )
-        for name in ("heart_rate", "spo2", "respiratory_rate"):
-            value = getattr(self, name)
+        for quantity in (HEART_RATE, SPO2, RESPIRATORY_RATE):
+            value = getattr(self, quantity.field)
             if value is not None:
-                _plausible(name, value)
+                quantity.check(value)
 
 
 @dataclass(frozen=True)
@@ -463,6 +564,7 @@ class Session:
     cadss6: tuple[ScoreEntry, ...] = ()
     moaas: tuple[ScoreEntry, ...] = ()
     adverse_events: tuple[AdverseEvent, ...] = ()
+    acknowledged: tuple[WarningAck, ...] = ()
 
     def entered_at(self, state: SessionState) -> datetime | None:
         """When the session entered ``state`` (``None`` if it has not)."""
@@ -619,16 +721,85 @@ def _validate_policy(kind: SessionKind, policy: PreCheckPolicy) -> None:
             raise InvalidAnswerError(name, str(fast), f">= {label} ({SRC_FASTING})")
 
 
-def check_in(session: Session, prechecks: PreChecks, policy: PreCheckPolicy, at: datetime, by: str) -> Session:
-    """Record the pre-checks under ``policy`` and check in; raises naming every missing mandatory pre-check."""
+_OPEN_STATES = frozenset({SessionState.CHECKED_IN, SessionState.DOSING, SessionState.MONITORING})
+
+
+def _no_concurrent_session(others: Sequence[Session]) -> None:
+    open_ = [o for o in others if o.state in _OPEN_STATES]
+    if open_:
+        o = open_[0]
+        raise ConcurrentSessionError(
+            f"another session of this patient ({o.kind.value}, scheduled {o.scheduled_at.isoformat(timespec='minutes')}"
+            f") is still {o.state.value}: discharge or stop it first; two sessions never run at once"
+        )
+
+
+def timing_warnings(
+    session: Session, others: Sequence[Session], at: datetime, timing: TimingPolicy, *, dosing: bool
+) -> list[str]:
+    """What is unusual about running ``session`` at ``at``: far from its scheduled time (SRC_SCHEDULE_TOLERANCE)
+    and, when ``dosing``, a dose of the same drug and route less than the minimum interval from another one
+    (SRC_DOSE_INTERVAL). Raises :class:`ConcurrentSessionError` if another session is open."""
+    _no_concurrent_session(others)
+    at = _utc(at, "at")
+    warnings = []
+    drift = at - session.scheduled_at
+    if abs(drift) > timing.schedule_tolerance:
+        warnings.append(
+            f"run {'before' if drift < timedelta(0) else 'after'} its scheduled time "
+            f"{session.scheduled_at.isoformat(timespec='minutes')} by {abs(drift)} (clinic tolerance "
+            f"{timing.schedule_tolerance})"
+        )
+    if dosing:
+        for other in others:
+            dosed = other.entered_at(SessionState.DOSING)
+            if other.kind is session.kind and dosed is not None and abs(at - dosed) < timing.min_dose_interval:
+                warnings.append(
+                    f"another {session.kind.value} dose was given at {dosed.isoformat(timespec='minutes')}, "
+                    f"{abs(at - dosed)} apart (clinic minimum {timing.min_dose_interval})"
+                )
+    return warnings
+
+
+def _acknowledge(session: Session, warnings: Sequence[str], override: Override | None, step: str) -> Session:
+    """The session with ``warnings`` overridden by ``override``; raises :class:`OverrideRequiredError` without one."""
+    done = {w for ack in session.acknowledged for w in ack.warnings}
+    pending = tuple(w for w in warnings if w not in done)
+    if not pending:
+        return session
+    if override is None:
+        raise OverrideRequiredError(f"{step} needs an override (reason, by whom): " + "; ".join(pending), pending)
+    ack = WarningAck(pending, _who(override.reason, "override.reason"), _who(override.by, "override.by"),
+                     _utc(override.at, "override.at"))  # fmt: skip
+    return replace(session, acknowledged=(*session.acknowledged, ack))
+
+
+def check_in(
+    session: Session,
+    prechecks: PreChecks,
+    policy: PreCheckPolicy,
+    at: datetime,
+    by: str,
+    *,
+    others: Sequence[Session] = (),
+    timing: TimingPolicy | None = None,
+    override: Override | None = None,
+) -> Session:
+    """Record the pre-checks under ``policy`` and check in; raises naming every missing mandatory pre-check.
+
+    ``others`` are the patient's other sessions: none may be open (:class:`ConcurrentSessionError`), and a check-in
+    far from the scheduled time (``timing``, default :class:`TimingPolicy`) needs an ``override``, recorded.
+    """
     _require_step(session, SessionState.CHECKED_IN)
     _validate_policy(session.kind, policy)
+    warnings = timing_warnings(session, others, at, timing or TimingPolicy(), dosing=False)
     prechecks = replace(
         prechecks,
         last_food_at=None if prechecks.last_food_at is None else _utc(prechecks.last_food_at, "last_food_at"),
         last_liquid_at=None if prechecks.last_liquid_at is None else _utc(prechecks.last_liquid_at, "last_liquid_at"),
     )
-    return transition(replace(session, prechecks=prechecks, policy=policy), SessionState.CHECKED_IN, at, by)
+    checked = transition(replace(session, prechecks=prechecks, policy=policy), SessionState.CHECKED_IN, at, by)
+    return _acknowledge(checked, warnings, override, "check-in")
 
 
 def decide_bp(session: Session, proceed: bool, reason: str, by: str, at: datetime) -> Session:
@@ -662,12 +833,17 @@ def start_dosing(
     by: str,
     limits: DoseLimits | None = None,
     override: Override | None = None,
+    *,
+    others: Sequence[Session] = (),
+    timing: TimingPolicy | None = None,
 ) -> Session:
     """Record the dose and start dosing (for esketamine ``at`` is the first device).
 
     ``limits`` defaults to Andrade 2017 for IV and the label doses for esketamine; IM has no default
     (clinical.md §1b 'IM ketamine dosing norms' is UNVERIFIED). A dose outside the limits needs an
-    :class:`Override`, which is recorded. Raises if the BP gate is open without a decision.
+    :class:`Override`, which is recorded; no override passes the absolute ceiling (:data:`ABSOLUTE_CEILINGS`).
+    ``others`` are the patient's other sessions: none may be open, and a dose of the same drug and route closer
+    than ``timing.min_dose_interval`` to another needs the override too. Raises if the BP gate is open.
     """
     _require_step(session, SessionState.DOSING)
     expected = _DOSE_TYPES[session.kind]
@@ -680,6 +856,15 @@ def start_dosing(
     value, unit = _dose_value(dose)
     if unit != limits.unit:
         raise InvalidAnswerError("limits.unit", limits.unit, unit)
+    check_limits(session.kind, limits)
+    ceiling = ABSOLUTE_CEILINGS[session.kind]
+    if not math.isfinite(value) or value > ceiling.high:  # also checked by the dose itself
+        raise InvalidAnswerError(
+            ceiling.field,
+            f"{value:g} {unit} is above the absolute ceiling; no override passes it",
+            f"<= {ceiling.high:g} {unit} ({SRC_CEILING})",
+        )
+    warnings = timing_warnings(session, others, at, timing or TimingPolicy(), dosing=True)
     if override is not None:
         reason, who = _who(override.reason, "override.reason"), _who(override.by, "override.by")
         override = Override(reason, who, _utc(override.at, "override.at"))
@@ -688,13 +873,57 @@ def start_dosing(
             f"dose {value:g} {unit} is outside the hard limits {limits.low:g}-{limits.high:g} {unit}; "
             "an Override(reason, by, at) is required"
         )
-    return transition(replace(session, dose=dose, override=override), SessionState.DOSING, at, by)
+    dosed = transition(replace(session, dose=dose, override=override), SessionState.DOSING, at, by)
+    return _acknowledge(dosed, warnings, override, "dosing")
 
 
-def discharge(session: Session, assessment: DischargeAssessment, at: datetime, by: str) -> Session:
-    """Record the discharge assessment and discharge; raises :class:`UnmetCriteriaError` naming unmet criteria."""
+def discharge_findings(session: Session, at: datetime, ranges: DischargeRanges) -> list[str]:
+    """Where the recorded vitals contradict a discharge at ``at``: the latest BP, SpO2 and respiratory rate must
+    be recent (``ranges.vitals_max_age_min``) and within ``ranges`` (SRC_DISCHARGE_*)."""
+    at = _utc(at, "at")
+    since = at - timedelta(minutes=ranges.vitals_max_age_min)
+    readings = sorted((v for v in session.vitals if v.at <= at), key=lambda v: v.at)
+    findings = []
+    for name, label in (("bp", "BP"), ("spo2", "SpO2"), ("respiratory_rate", "respiratory rate")):
+        latest = next((v for v in reversed(readings) if getattr(v, name) is not None), None)
+        if latest is None or latest.at < since:
+            findings.append(f"no {label} recorded in the {ranges.vitals_max_age_min} min before discharge")
+        elif latest.spo2 is not None and name == "spo2" and latest.spo2 < ranges.spo2_min:
+            findings.append(f"latest SpO2 {latest.spo2}% is below {ranges.spo2_min}%")
+        elif (name == "respiratory_rate" and latest.respiratory_rate is not None
+              and latest.respiratory_rate < ranges.respiratory_rate_min):  # fmt: skip
+            findings.append(f"latest respiratory rate {latest.respiratory_rate}/min is below "
+                            f"{ranges.respiratory_rate_min}/min")  # fmt: skip
+        elif name == "bp" and latest.bp is not None and session.prechecks is not None:
+            before = session.prechecks.bp.systolic
+            if latest.bp.systolic > before * (1 + ranges.systolic_rise_max_pct / 100):
+                findings.append(f"latest BP {latest.bp} is more than {ranges.systolic_rise_max_pct}% above the "
+                                f"pre-dose {session.prechecks.bp}")  # fmt: skip
+    return findings
+
+
+def discharge(
+    session: Session,
+    assessment: DischargeAssessment,
+    at: datetime,
+    by: str,
+    *,
+    ranges: DischargeRanges | None = None,
+    override: Override | None = None,
+) -> Session:
+    """Record the discharge assessment and discharge; raises :class:`UnmetCriteriaError` naming unmet criteria.
+
+    The attestation is checked against the recorded vitals (:func:`discharge_findings`, default
+    :class:`DischargeRanges`): vitals that contradict it need an ``override`` with a reason, recorded.
+    """
     _require_step(session, SessionState.DISCHARGED)
-    return transition(replace(session, discharge_assessment=assessment), SessionState.DISCHARGED, at, by)
+    assessed = replace(session, discharge_assessment=assessment)
+    unmet = _discharge_criteria(assessed, _utc(at, "at"))
+    if unmet:
+        raise UnmetCriteriaError(SessionState.DISCHARGED, tuple(unmet))
+    findings = discharge_findings(session, at, ranges or DischargeRanges())
+    done = transition(assessed, SessionState.DISCHARGED, at, by)
+    return _acknowledge(done, findings, override, "discharge")
 
 
 def stop(session: Session, reason: str, at: datetime, by: str) -> Session:

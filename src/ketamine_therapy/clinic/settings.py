@@ -17,7 +17,22 @@ from .costs import PriceList
 from .exceptions import InvalidAnswerError
 from .protocols import TEMPLATES, BoosterRules, Protocol
 from .rems import HealthcareSetting, MonitoringHcp
-from .sessions import ESKETAMINE_DOSE_LIMITS, DoseLimits, PreCheckPolicy, SessionKind, esketamine_precheck_policy
+from .sessions import (
+    DEFAULT_MIN_DOSE_INTERVAL,
+    DEFAULT_SCHEDULE_TOLERANCE,
+    ESKETAMINE_DOSE_LIMITS,
+    DischargeRanges,
+    DoseLimits,
+    PreCheckPolicy,
+    SessionKind,
+    TimingPolicy,
+    check_limits,
+    esketamine_precheck_policy,
+)
+
+DEFAULT_WEIGHT_MAX_AGE_DAYS = 30
+"""A recorded weight older than this is a warning at dosing (project default, no clinical.md row; a clinic sets
+its own)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +57,12 @@ class ClinicSettings:
     holidays: tuple[date, ...] = ()
     protocols: Mapping[str, Protocol] = field(default_factory=lambda: dict(TEMPLATES))
     esketamine_limits: DoseLimits = ESKETAMINE_DOSE_LIMITS
+    iv_min_dose_interval_h: int = DEFAULT_MIN_DOSE_INTERVAL // timedelta(hours=1)
+    im_min_dose_interval_h: int = DEFAULT_MIN_DOSE_INTERVAL // timedelta(hours=1)
+    esketamine_min_dose_interval_h: int = DEFAULT_MIN_DOSE_INTERVAL // timedelta(hours=1)
+    schedule_tolerance_days: int = DEFAULT_SCHEDULE_TOLERANCE.days
+    weight_max_age_days: int = DEFAULT_WEIGHT_MAX_AGE_DAYS
+    discharge: DischargeRanges = field(default_factory=DischargeRanges)
 
     def __post_init__(self) -> None:
         if not self.name.strip():
@@ -56,10 +77,22 @@ class ClinicSettings:
             value = getattr(self, name)
             if value is not None and not 0 <= value <= 24 * 60:
                 raise InvalidAnswerError(name, f"got {value}", "0-1440 minutes")
-        for unit_name, limits, unit in (("iv_limits", self.iv_limits, "mg/kg"), ("im_limits", self.im_limits, "mg/kg"),
-                                        ("esketamine_limits", self.esketamine_limits, "mg")):  # fmt: skip
-            if limits is not None and limits.unit != unit:
-                raise InvalidAnswerError(f"{unit_name}.unit", limits.unit, unit)
+        named = (("iv_limits", self.iv_limits, SessionKind.IV_KETAMINE),
+                 ("im_limits", self.im_limits, SessionKind.IM_KETAMINE),
+                 ("esketamine_limits", self.esketamine_limits, SessionKind.ESKETAMINE))  # fmt: skip
+        for unit_name, limits, kind in named:
+            if limits is not None:
+                try:
+                    check_limits(kind, limits)
+                except InvalidAnswerError as exc:
+                    raise InvalidAnswerError(f"{unit_name}.{exc.field.removeprefix('limits.')}", exc.message,
+                                             exc.allowed) from None  # fmt: skip
+        for name, high in (("iv_min_dose_interval_h", 24 * 28), ("im_min_dose_interval_h", 24 * 28),
+                           ("esketamine_min_dose_interval_h", 24 * 28), ("schedule_tolerance_days", 365),
+                           ("weight_max_age_days", 3650)):  # fmt: skip
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
+                raise InvalidAnswerError(name, f"got {value!r}", f"a whole number 0-{high}")
         for key, protocol in self.protocols.items():
             if key != protocol.id:
                 raise InvalidAnswerError(f"protocols[{key}]", f"holds protocol {protocol.id!r}", "its own id")
@@ -83,6 +116,13 @@ class ClinicSettings:
         minutes = {SessionKind.IV_KETAMINE: self.iv_min_monitoring_min,
                    SessionKind.IM_KETAMINE: self.im_min_monitoring_min}.get(kind)  # fmt: skip
         return None if minutes is None else timedelta(minutes=minutes)
+
+    def timing(self, kind: SessionKind) -> TimingPolicy:
+        """The minimum interval between doses of ``kind`` and the tolerance around scheduled times."""
+        hours = {SessionKind.IV_KETAMINE: self.iv_min_dose_interval_h,
+                 SessionKind.IM_KETAMINE: self.im_min_dose_interval_h,
+                 SessionKind.ESKETAMINE: self.esketamine_min_dose_interval_h}[kind]  # fmt: skip
+        return TimingPolicy(timedelta(hours=hours), timedelta(days=self.schedule_tolerance_days))
 
     def protocol(self, protocol_id: str) -> Protocol:
         """One of the clinic's protocols by id."""

@@ -13,8 +13,8 @@ from .ports import UnitOfWork
 from .record_ports import SessionRecord
 from .rems_forms import FormStatusRow, status_on
 
-SAFETY_FLAGS = frozenset({"suicidality", "high_risk"})
-"""Scale flags that need a clinician's attention (PHQ-9 item 9 > 0; C-SSRS screener high risk)."""
+SAFETY_FLAGS = frozenset({"suicidality", "moderate_risk", "high_risk"})
+"""Scale flags that need a clinician's attention (PHQ-9 item 9 > 0; C-SSRS screener moderate or high risk)."""
 FLAG_WINDOW = timedelta(days=14)
 
 

@@ -40,7 +40,8 @@ from . import treatment as runner
 from .authorization import SYSTEM, Actor, Role
 from .billing import set_coverage
 from .clinic_settings import put_settings
-from .patients import record_scale, register_patient
+from .clock import Clock, utc_now
+from .patients import correct_patient, record_scale, register_patient
 from .plans import create_plan
 from .ports import UnitOfWork
 from .record_ports import SessionRecord
@@ -194,12 +195,14 @@ def _run(
 
 
 def seed_demo_clinic(
-    new_uow: Callable[[], UnitOfWork], n_patients: int = 30, seed: int = 7, today: date | None = None
-) -> SeedSummary:
-    """Seed the demo clinic (settings once, then ``n_patients`` patients with their courses up to ``today``)."""
+    new_uow: Callable[[], UnitOfWork], n_patients: int = 30, seed: int = 7, today: date | None = None,
+    clock: Clock = utc_now,
+) -> SeedSummary:  # fmt: skip
+    """Seed the demo clinic (settings once, then ``n_patients`` patients with their courses up to ``today``, by
+    default the clinic's today on ``clock``). Each patient is weighed at the last session run."""
     rng = np.random.default_rng(seed)
-    today = today or date.today()  # noqa: DTZ011 - the clinic's calendar day
     settings = demo_settings()
+    today = today or settings.local_date(clock())
     with new_uow() as uow:
         try:
             uow.settings.get()
@@ -241,11 +244,17 @@ def seed_demo_clinic(
                 record_scale(new_uow(), PRESCRIBER, patient.id, "MADRS", _madrs_items(round(float(total))),
                              start + timedelta(days=d))  # fmt: skip
                 scales += 1
+        last_visit = None
         for record, planned_session in zip(planned, plan.plan.sessions, strict=True):
             if planned_session.day >= today:
                 break
             _run(new_uow, record, settings.appointment(planned_session.day), rng, weight, planned_session.dose_mg)
             sessions_run += 1
+            last_visit = planned_session.day
+        if last_visit is not None:  # weighed at the last visit (so today's dose does not start from an old weight)
+            registered = patient.with_weight(WeightRecord(start - timedelta(days=7), weight))
+            weights = registered.with_weight(WeightRecord(last_visit, weight)).weights
+            correct_patient(new_uow(), PRESCRIBER, patient.id, 1, reason="weighed at the visit", weights=weights)
         by_course[course.protocol_id] += 1
     open_forms = form_statuses(new_uow(), NURSE, today, open_only=True)
     for row in open_forms:  # most forms were submitted on time; the last few are still due or overdue

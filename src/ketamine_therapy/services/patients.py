@@ -1,34 +1,47 @@
 """Use cases: register, read and correct patients; record and read rating scales. Each is one transaction,
-checked against the actor's role and written to the audit log."""
+checked against the actor's role and written to the audit log. Dates (birth, weights, consents, scales) may not
+be after the clinic's today (clock port) nor before 1900."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date
 
 from ..clinic.exceptions import InvalidAnswerError
 from ..clinic.patients import ConsentRecord, Patient, WeightRecord
+from ..clinic.quantities import check_day
 from ..clinic.records import RecordedScale
 from ..clinic.scales import score
 from .audit import audit, audit_list
 from .authorization import Actor, Permission
+from .clock import Clock, clinic_today, stored_settings, utc_now
 from .ports import PatientVersion, UnitOfWork
 
-Clock = Callable[[], datetime]
+__all__ = [
+    "Clock",  # re-exported: the account use cases take their clock from here
+    "correct_patient",
+    "get_patient",
+    "list_patients",
+    "patient_history",
+    "record_consent",
+    "record_scale",
+    "register_patient",
+    "scales_for",
+    "utc_now",
+]
 
 
-def utc_now() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
-
-
-def register_patient(uow: UnitOfWork, actor: Actor, patient: Patient, weight: WeightRecord | None = None) -> uuid.UUID:
+def register_patient(
+    uow: UnitOfWork, actor: Actor, patient: Patient, weight: WeightRecord | None = None, *, clock: Clock = utc_now
+) -> uuid.UUID:
     """Store a new patient (and a first weight) as version 1; returns the patient's id."""
     actor.require(Permission.PATIENT_WRITE)
     with uow:
-        uow.patients.add(patient.with_weight(weight) if weight else patient, actor.username, "registered")
+        patient = patient.with_weight(weight) if weight else patient
+        patient.check_dates(clinic_today(stored_settings(uow), clock))
+        uow.patients.add(patient, actor.username, "registered")
         audit(uow, actor, "create", "patient", patient.id, patient.id)
         uow.commit()
     return patient.id
@@ -65,8 +78,9 @@ def patient_history(uow: UnitOfWork, actor: Actor, patient_id: uuid.UUID) -> Seq
 
 
 def correct_patient(
-    uow: UnitOfWork, actor: Actor, patient_id: uuid.UUID, expected_version: int, *, reason: str, **changes: object
-) -> int:
+    uow: UnitOfWork, actor: Actor, patient_id: uuid.UUID, expected_version: int, *, reason: str,
+    clock: Clock = utc_now, **changes: object,
+) -> int:  # fmt: skip
     """Apply validated corrections if nobody changed the patient since ``expected_version``.
 
     The correction becomes a new version recording who (the actor) and why (``reason``); the previous
@@ -78,6 +92,7 @@ def correct_patient(
     with uow:
         current, _ = uow.patients.get(patient_id)
         updated = replace(current, **changes)  # type: ignore[arg-type]  # re-validated by __post_init__
+        updated.check_dates(clinic_today(stored_settings(uow), clock))
         version = uow.patients.update(updated, expected_version, actor.username, reason)
         audit(uow, actor, "update", "patient", patient_id, patient_id, f"{', '.join(sorted(changes))}: {reason}")
         uow.commit()
@@ -85,12 +100,14 @@ def correct_patient(
 
 
 def record_consent(
-    uow: UnitOfWork, actor: Actor, patient_id: uuid.UUID, expected_version: int, document: str, signed_on: date
-) -> int:
+    uow: UnitOfWork, actor: Actor, patient_id: uuid.UUID, expected_version: int, document: str, signed_on: date,
+    *, clock: Clock = utc_now,
+) -> int:  # fmt: skip
     """File a signed consent document (a new version of the patient); returns the new version."""
     actor.require(Permission.PATIENT_WRITE)
     consent = ConsentRecord(document, signed_on, actor.username)
     with uow:
+        check_day("signed_on", signed_on, clinic_today(stored_settings(uow), clock))
         current, _ = uow.patients.get(patient_id)
         version = uow.patients.update(current.with_consent(consent), expected_version, actor.username,
                                       f"consent filed: {document} signed {signed_on}")  # fmt: skip
@@ -113,6 +130,7 @@ def record_scale(
     result = score(scale_id, answers)
     record = RecordedScale(patient_id, taken_on, result, clock(), actor.username)
     with uow:
+        check_day("taken_on", taken_on, clinic_today(stored_settings(uow), clock))
         uow.patients.get(patient_id)  # raises NotFoundError for an unknown patient
         uow.scales.add(record)
         audit(uow, actor, "create", "scale", record.id, patient_id, scale_id)

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 
+from ..clinic.quantities import check_day
 from ..clinic.screening import ScreeningInput, screen
 from .audit import audit
 from .authorization import Actor, Permission
+from .clock import Clock, clinic_today, stored_settings, utc_now
 from .ports import UnitOfWork
 from .record_ports import ScreeningRecord
 
 
 def screen_patient(
-    uow: UnitOfWork, actor: Actor, patient_id: uuid.UUID, data: ScreeningInput, screened_on: date
-) -> ScreeningRecord:
-    """Run the screening rules on ``data`` and store input and report together."""
+    uow: UnitOfWork, actor: Actor, patient_id: uuid.UUID, data: ScreeningInput, screened_on: date, *,
+    clock: Clock = utc_now,
+) -> ScreeningRecord:  # fmt: skip
+    """Run the screening rules on ``data`` and store input and report together (``screened_on`` not after today)."""
     actor.require(Permission.SCREENING_WRITE)
     report = screen(data)
-    record = ScreeningRecord(uuid.uuid4(), patient_id, screened_on, data, report, datetime.now(UTC), actor.username)
+    record = ScreeningRecord(uuid.uuid4(), patient_id, screened_on, data, report, clock(), actor.username)
     with uow:
+        check_day("screened_on", screened_on, clinic_today(stored_settings(uow), clock))
         uow.patients.get(patient_id)
         uow.screenings.add(record)
         audit(uow, actor, "create", "screening", record.id, patient_id,

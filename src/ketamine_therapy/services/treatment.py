@@ -5,6 +5,12 @@ nobody changed the session since the version the caller read (optimistic locking
 cannot overwrite each other silently. Dose limits come from the clinic's settings; a dose outside them needs
 an override reason from a role allowed to override, and the override is recorded on the session and audited.
 Discharging an esketamine session builds its REMS Patient Monitoring Form in the same transaction.
+
+Every step's time must be plausible against the clock port (not in the future beyond a small skew, not before
+1900). The patient's other sessions are checked at check-in and dosing: never two open at once, and a session far
+from its scheduled time or a dose too soon after another of the same drug and route needs a prescriber's
+override. The dose is computed from the latest weight not in the future; an old one must be acknowledged. A
+discharge is checked against the recorded vitals; a contradiction needs an override with a reason.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from datetime import datetime, timedelta
 from ..clinic import sessions as rules
 from ..clinic.exceptions import InvalidAnswerError
 from ..clinic.patients import Patient
+from ..clinic.quantities import check_moment
 from ..clinic.rems import (
     BloodPressure as RemsBloodPressure,
 )
@@ -40,10 +47,12 @@ from ..clinic.sessions import (
     SessionState,
     Severity,
     Vitals,
+    WarningAck,
 )
 from ..clinic.settings import ClinicSettings
 from .audit import audit, audit_list
 from .authorization import Actor, Permission
+from .clock import Clock, utc_now
 from .ports import StaleVersionError, UnitOfWork
 from .record_ports import RecordVersion, RemsFormRecord, SessionRecord
 
@@ -59,8 +68,9 @@ BP_40_MIN_WINDOW = (timedelta(minutes=30), timedelta(minutes=50))
 class DoseOrder:
     """What to give: ``mg_per_kg`` (IV, IM) or ``total_mg`` (esketamine); IV also ``duration_min``.
 
-    ``weight_kg`` defaults to the patient's latest recorded weight. ``override_reason`` is required for a
-    dose outside the clinic's hard limits and only a role with the dose-override permission may give one.
+    ``weight_kg`` defaults to the patient's latest weight not in the future; one older than the clinic's limit
+    needs ``acknowledge_weight``. ``override_reason`` is required for a dose outside the clinic's hard limits or a
+    dose too soon after another, and only a role with the dose-override permission may give one.
     """
 
     mg_per_kg: float | None = None
@@ -68,6 +78,7 @@ class DoseOrder:
     duration_min: float | None = None
     weight_kg: float | None = None
     override_reason: str | None = None
+    acknowledge_weight: bool = False
 
 
 @dataclass(frozen=True)
@@ -149,8 +160,12 @@ def _step(
     what: str,
     change: Callable[[SessionRecord, ClinicSettings, UnitOfWork], Session],
     after: After | None = None,
+    *,
+    at: datetime,
+    clock: Clock,
 ) -> SessionRecord:
     actor.require(Permission.SESSION_RUN)
+    check_moment("at", at, clock())
     with uow:
         settings, _ = uow.settings.get()
         record = uow.sessions.get(session_id)
@@ -158,6 +173,7 @@ def _step(
             raise StaleVersionError(f"session {session_id} is at version {record.version}, not {expected_version}; "
                                     "someone else changed it: reload")  # fmt: skip
         updated = replace(record, session=change(record, settings, uow))
+        what = _what(what, record.session, updated.session)
         version = uow.sessions.update(updated, expected_version, actor.username, what)
         audit(uow, actor, "update", "session", session_id, record.patient_id, what)
         if after is not None:
@@ -178,24 +194,50 @@ def _file_rems_form(actor: Actor, seen: RemsObservations) -> After:
     return after
 
 
+def _others(uow: UnitOfWork, record: SessionRecord) -> list[Session]:
+    """The patient's other sessions (for the concurrency and interval rules)."""
+    return [r.session for r in uow.sessions.for_patient(record.patient_id) if r.id != record.id]
+
+
+def _override(actor: Actor, reason: str | None, at: datetime) -> Override | None:
+    """A prescriber's override (the dose-override permission), or ``None`` without a reason."""
+    if reason is None:
+        return None
+    actor.require(Permission.DOSE_OVERRIDE)
+    return Override(reason, actor.username, at)
+
+
+def _what(step: str, before: Session, after: Session) -> str:
+    """The audit text of a step, with the warnings overridden or acknowledged at it."""
+    new = after.acknowledged[len(before.acknowledged) :]
+    return step + "".join(f"; override by {a.by} ({a.reason}): {' | '.join(a.warnings)}" for a in new)
+
+
 def check_in_session(
-    uow: UnitOfWork, actor: Actor, session_id: uuid.UUID, expected_version: int, prechecks: PreChecks, at: datetime
-) -> SessionRecord:
-    """Record the pre-checks under the clinic's policy and check in; esketamine needs REMS enrolment first."""
+    uow: UnitOfWork, actor: Actor, session_id: uuid.UUID, expected_version: int, prechecks: PreChecks, at: datetime,
+    *, override_reason: str | None = None, clock: Clock = utc_now,
+) -> SessionRecord:  # fmt: skip
+    """Record the pre-checks under the clinic's policy and check in; esketamine needs REMS enrolment first.
+
+    No other session of the patient may be open; a check-in far from the scheduled time needs a prescriber's
+    ``override_reason``, recorded on the session and in the audit log.
+    """
+    override = _override(actor, override_reason, at)
 
     def change(record: SessionRecord, settings: ClinicSettings, uow: UnitOfWork) -> Session:
         kind = record.session.kind
         if kind is SessionKind.ESKETAMINE:
             enrollment = uow.rems.enrollment(record.patient_id)
             require_enrollment(enrollment, str(record.patient_id), settings.local_date(at))
-        return rules.check_in(record.session, prechecks, settings.policy(kind), at, actor.username)
+        return rules.check_in(record.session, prechecks, settings.policy(kind), at, actor.username,
+                              others=_others(uow, record), timing=settings.timing(kind), override=override)  # fmt: skip
 
-    return _step(uow, actor, session_id, expected_version, "checked in", change)
+    return _step(uow, actor, session_id, expected_version, "checked in", change, at=at, clock=clock)
 
 
 def decide_bp_session(
     uow: UnitOfWork, actor: Actor, session_id: uuid.UUID, expected_version: int, proceed: bool, reason: str,
-    at: datetime,
+    at: datetime, *, clock: Clock = utc_now,
 ) -> SessionRecord:  # fmt: skip
     """Document the decision on a pre-dose BP above the gate: proceed or delay, and why."""
 
@@ -203,17 +245,27 @@ def decide_bp_session(
         return rules.decide_bp(record.session, proceed, reason, actor.username, at)
 
     what = f"BP decision: {'proceed' if proceed else 'delay'} ({reason})"
-    return _step(uow, actor, session_id, expected_version, what, change)
+    return _step(uow, actor, session_id, expected_version, what, change, at=at, clock=clock)
 
 
-def _dose(kind: SessionKind, order: DoseOrder, patient: Patient) -> Dose:
+def _dose(kind: SessionKind, order: DoseOrder, patient: Patient, settings: ClinicSettings, at: datetime) -> Dose:
     if kind is SessionKind.ESKETAMINE:
         if order.total_mg is None:
             raise InvalidAnswerError("total_mg", "missing", "56 or 84 mg (whole 28-mg devices)")
         return EsketamineDose(order.total_mg)
-    weight = order.weight_kg if order.weight_kg is not None else patient.latest_weight_kg
+    weight = order.weight_kg
     if weight is None:
-        raise InvalidAnswerError("weight_kg", "no weight recorded for the patient", "the patient's weight in kg")
+        recorded = patient.dosing_weight(settings.local_date(at), settings.weight_max_age_days)
+        if recorded is None:
+            raise InvalidAnswerError("weight_kg", "no weight recorded for the patient (none dated today or earlier)",
+                                     "the patient's weight in kg")  # fmt: skip
+        if recorded.stale and not order.acknowledge_weight:
+            raise InvalidAnswerError(
+                "acknowledge_weight", f"the latest weight, {recorded.weight_kg:g} kg, was measured "
+                f"{recorded.measured_on} ({recorded.age_days} days ago; clinic limit {settings.weight_max_age_days})",
+                "weigh the patient and enter the weight, or acknowledge the old weight",
+            )  # fmt: skip
+        weight = recorded.weight_kg
     if order.mg_per_kg is None:
         raise InvalidAnswerError("mg_per_kg", "missing", "the weight-based dose in mg/kg")
     if kind is SessionKind.IM_KETAMINE:
@@ -224,38 +276,53 @@ def _dose(kind: SessionKind, order: DoseOrder, patient: Patient) -> Dose:
 
 
 def start_dosing_session(
-    uow: UnitOfWork, actor: Actor, session_id: uuid.UUID, expected_version: int, order: DoseOrder, at: datetime
-) -> SessionRecord:
-    """Record the dose within the clinic's hard limits (or with an override) and start dosing."""
-    override = None
-    if order.override_reason is not None:
-        actor.require(Permission.DOSE_OVERRIDE)
-        override = Override(order.override_reason, actor.username, at)
+    uow: UnitOfWork, actor: Actor, session_id: uuid.UUID, expected_version: int, order: DoseOrder, at: datetime,
+    *, clock: Clock = utc_now,
+) -> SessionRecord:  # fmt: skip
+    """Record the dose within the clinic's hard limits (or with an override) and start dosing.
+
+    No dose passes the absolute ceiling of its drug and route; another open session of the patient refuses it; a
+    dose too soon after another of the same drug and route needs the prescriber's override as well.
+    """
+    override = _override(actor, order.override_reason, at)
 
     def change(record: SessionRecord, settings: ClinicSettings, uow: UnitOfWork) -> Session:
         kind = record.session.kind
-        dose = _dose(kind, order, uow.patients.get(record.patient_id)[0])
-        return rules.start_dosing(record.session, dose, at, actor.username, settings.limits(kind), override)
+        patient = uow.patients.get(record.patient_id)[0]
+        dose = _dose(kind, order, patient, settings, at)
+        dosed = rules.start_dosing(record.session, dose, at, actor.username, settings.limits(kind), override,
+                                   others=_others(uow, record), timing=settings.timing(kind))  # fmt: skip
+        if order.weight_kg is None and order.acknowledge_weight:
+            recorded = patient.dosing_weight(settings.local_date(at), settings.weight_max_age_days)
+            if recorded is not None and recorded.stale:
+                note = (
+                    f"dosing weight {recorded.weight_kg:g} kg measured {recorded.measured_on} ({recorded.age_days} d)"
+                )
+                ack = WarningAck((note,), "old weight acknowledged", actor.username, at)
+                dosed = replace(dosed, acknowledged=(*dosed.acknowledged, ack))
+        return dosed
 
     what = "dosing started" + (f" with override: {order.override_reason}" if override else "")
-    return _step(uow, actor, session_id, expected_version, what, change)
+    what += "; old weight acknowledged" if order.acknowledge_weight and order.weight_kg is None else ""
+    return _step(uow, actor, session_id, expected_version, what, change, at=at, clock=clock)
 
 
 def begin_monitoring(
-    uow: UnitOfWork, actor: Actor, session_id: uuid.UUID, expected_version: int, at: datetime
-) -> SessionRecord:
+    uow: UnitOfWork, actor: Actor, session_id: uuid.UUID, expected_version: int, at: datetime, *,
+    clock: Clock = utc_now,
+) -> SessionRecord:  # fmt: skip
     """Dosing is over: monitor until discharge."""
 
     def change(record: SessionRecord, settings: ClinicSettings, uow: UnitOfWork) -> Session:
         return rules.transition(record.session, SessionState.MONITORING, at, actor.username)
 
-    return _step(uow, actor, session_id, expected_version, "monitoring", change)
+    return _step(uow, actor, session_id, expected_version, "monitoring", change, at=at, clock=clock)
 
 
 def add_vitals(
     uow: UnitOfWork, actor: Actor, session_id: uuid.UUID, expected_version: int, at: datetime, *,
     systolic: int | None = None, diastolic: int | None = None, heart_rate: int | None = None,
-    spo2: int | None = None, respiratory_rate: int | None = None,
+    spo2: int | None = None, respiratory_rate: int | None = None, clock: Clock = utc_now,
 ) -> SessionRecord:  # fmt: skip
     """Add one timed set of vitals (BP needs both numbers); values are checked for plausibility."""
     if (systolic is None) != (diastolic is None):
@@ -266,67 +333,78 @@ def add_vitals(
     def change(record: SessionRecord, settings: ClinicSettings, uow: UnitOfWork) -> Session:
         return rules.record_vitals(record.session, vitals)
 
-    return _step(uow, actor, session_id, expected_version, "vitals", change)
+    return _step(uow, actor, session_id, expected_version, "vitals", change, at=at, clock=clock)
 
 
 def add_cadss6(
-    uow: UnitOfWork, actor: Actor, session_id: uuid.UUID, expected_version: int, total: int, at: datetime
-) -> SessionRecord:
+    uow: UnitOfWork, actor: Actor, session_id: uuid.UUID, expected_version: int, total: int, at: datetime, *,
+    clock: Clock = utc_now,
+) -> SessionRecord:  # fmt: skip
     """Add a CADSS-6 dissociation total."""
 
     def change(record: SessionRecord, settings: ClinicSettings, uow: UnitOfWork) -> Session:
         return rules.record_cadss6(record.session, total, at, actor.username)
 
-    return _step(uow, actor, session_id, expected_version, "CADSS-6", change)
+    return _step(uow, actor, session_id, expected_version, "CADSS-6", change, at=at, clock=clock)
 
 
 def add_moaas(
-    uow: UnitOfWork, actor: Actor, session_id: uuid.UUID, expected_version: int, score: int, at: datetime
-) -> SessionRecord:
+    uow: UnitOfWork, actor: Actor, session_id: uuid.UUID, expected_version: int, score: int, at: datetime, *,
+    clock: Clock = utc_now,
+) -> SessionRecord:  # fmt: skip
     """Add a MOAA/S sedation score."""
 
     def change(record: SessionRecord, settings: ClinicSettings, uow: UnitOfWork) -> Session:
         return rules.record_moaas(record.session, score, at, actor.username)
 
-    return _step(uow, actor, session_id, expected_version, "MOAA/S", change)
+    return _step(uow, actor, session_id, expected_version, "MOAA/S", change, at=at, clock=clock)
 
 
 def add_adverse_event(
     uow: UnitOfWork, actor: Actor, session_id: uuid.UUID, expected_version: int, description: str,
-    severity: Severity, at: datetime,
+    severity: Severity, at: datetime, *, clock: Clock = utc_now,
 ) -> SessionRecord:  # fmt: skip
     """Add an adverse event."""
 
     def change(record: SessionRecord, settings: ClinicSettings, uow: UnitOfWork) -> Session:
         return rules.record_adverse_event(record.session, description, severity, at, actor.username)
 
-    return _step(uow, actor, session_id, expected_version, f"adverse event ({severity.value})", change)
+    what = f"adverse event ({severity.value})"
+    return _step(uow, actor, session_id, expected_version, what, change, at=at, clock=clock)
 
 
 def discharge_session(
     uow: UnitOfWork, actor: Actor, session_id: uuid.UUID, expected_version: int, assessment: DischargeAssessment,
-    at: datetime, rems: RemsObservations | None = None,
+    at: datetime, rems: RemsObservations | None = None, *, override_reason: str | None = None,
+    clock: Clock = utc_now,
 ) -> SessionRecord:  # fmt: skip
-    """Discharge when the rules hold; an esketamine session also files its REMS form (``rems`` required)."""
+    """Discharge when the rules hold; an esketamine session also files its REMS form (``rems`` required).
+
+    The attestation is checked against the recorded vitals and the clinic's discharge ranges: a contradiction
+    needs ``override_reason`` (recorded on the session and audited).
+    """
+    override = None if override_reason is None else Override(override_reason, actor.username, at)
 
     def change(record: SessionRecord, settings: ClinicSettings, uow: UnitOfWork) -> Session:
         if record.session.kind is SessionKind.ESKETAMINE and rems is None:
             raise InvalidAnswerError("rems", "missing for an esketamine discharge", "sedation/dissociation Y/N")
-        return rules.discharge(record.session, assessment, at, actor.username)
+        return rules.discharge(record.session, assessment, at, actor.username, ranges=settings.discharge,
+                               override=override)  # fmt: skip
 
     after = _file_rems_form(actor, rems) if rems is not None else None
-    return _step(uow, actor, session_id, expected_version, "discharged", change, after)
+    return _step(uow, actor, session_id, expected_version, "discharged", change, after, at=at, clock=clock)
 
 
 def stop_session(
-    uow: UnitOfWork, actor: Actor, session_id: uuid.UUID, expected_version: int, reason: str, at: datetime
-) -> SessionRecord:
+    uow: UnitOfWork, actor: Actor, session_id: uuid.UUID, expected_version: int, reason: str, at: datetime, *,
+    clock: Clock = utc_now,
+) -> SessionRecord:  # fmt: skip
     """Stop a session early, with a reason."""
 
     def change(record: SessionRecord, settings: ClinicSettings, uow: UnitOfWork) -> Session:
         return rules.stop(record.session, reason, at, actor.username)
 
-    return _step(uow, actor, session_id, expected_version, f"stopped: {reason}", change)
+    return _step(uow, actor, session_id, expected_version, f"stopped: {reason}", change, at=at, clock=clock)
 
 
 def _bp(value: rules.BloodPressure | None) -> RemsBloodPressure | None:

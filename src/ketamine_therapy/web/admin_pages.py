@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -45,7 +44,7 @@ def _users_page(request: Request, who: Any, ctx: Any, *, secret: dict[str, str] 
                 status_code: int = 200) -> HTMLResponse:  # fmt: skip
     _, _, fmt = clinic_today(ctx)
     users = list_users(ctx.new_uow(), who.actor)
-    now = datetime.now(fmt.tz)
+    now = ctx.clock().astimezone(fmt.tz)
     return render_page(request, "users.html", who, status_code, users=users, roles=STAFF_ROLES, secret=secret,
                        error=error, v=values or {}, fmt=fmt, now=now)  # fmt: skip
 

@@ -4,7 +4,6 @@ CSRF checks on forms, and rendering with the navigation allowed for the actor's 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -56,7 +55,6 @@ def render(request: Request, template: str, who: Caller | None, status_code: int
             "actor": actor,
             "nav": nav,
             "csrf_token": who.csrf_token if who else "",
-            "today": date.today(),  # noqa: DTZ011
             "cookie_name": COOKIE,
             **values,
         },

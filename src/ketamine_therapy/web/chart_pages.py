@@ -198,7 +198,7 @@ def record_scale_submit(request: Request, who: CallerDep, ctx: ContextDep, patie
         taken_on = parse_date(values["taken_on"], "taken_on")
         answers = [parse_int(values[f"item{i}"], f"item {i} ({MADRS_ITEMS[i - 1]})", f"{item.min}-{item.max}")
                    for i, item in enumerate(scale.items, start=1)]  # fmt: skip
-        record_scale(ctx.new_uow(), actor, patient_id, scale.id, answers, taken_on)
+        record_scale(ctx.new_uow(), actor, patient_id, scale.id, answers, taken_on, ctx.clock)
     except InvalidAnswerError as exc:
         errors = ChartErrors(scale=error_values(exc), values=values)
         return _chart_page(request, who, ctx, patient_id, errors, status_code=422)
@@ -214,7 +214,7 @@ def consent_submit(request: Request, who: CallerDep, ctx: ContextDep, patient_id
     try:
         signed_on = parse_date(values["signed_on"], "signed_on")
         version = parse_int(field_text(form, "version"), "version", "the record's version")
-        record_consent(ctx.new_uow(), actor, patient_id, version, values["document"], signed_on)
+        record_consent(ctx.new_uow(), actor, patient_id, version, values["document"], signed_on, clock=ctx.clock)
     except InvalidAnswerError as exc:
         return _chart_page(
             request, who, ctx, patient_id, ChartErrors(consent=error_values(exc), values=values), status_code=422

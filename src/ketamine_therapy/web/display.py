@@ -97,7 +97,7 @@ def clinic_today(ctx: Any) -> tuple[ClinicSettings, date, Fmt]:
     """The clinic's settings, its calendar day today and the formatter in its time zone."""
     settings, _ = get_settings(ctx.new_uow())
     tz = ZoneInfo(settings.timezone)
-    return settings, datetime.now(tz).date(), Fmt(tz)
+    return settings, ctx.clock().astimezone(tz).date(), Fmt(tz)
 
 
 def render_page(request: Request, template: str, who: Any, status_code: int = 200, **values: Any) -> HTMLResponse:

@@ -1,16 +1,18 @@
-"""Reading posted forms: the form dependencies and field parsers whose errors name the field
-(``InvalidAnswerError``), and the error values the templates show next to it."""
+"""Reading posted forms: the form dependencies and field parsers (through the validation layer) whose errors name
+the field (``InvalidAnswerError``), and the error values the templates show next to it."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
 from ..clinic.exceptions import ClinicError, InvalidAnswerError
+from ..validation.forms import parse_text
+from ..validation.quantities import ClinicDate
 
 
 async def read_form(request: Request) -> FormData:
@@ -37,27 +39,18 @@ def field_text(form: Mapping[str, Any], name: str) -> str:
 
 
 def parse_date(value: str, name: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidAnswerError(name, f"{value!r} is not a date" if value else "is missing", "YYYY-MM-DD") from None
+    """A ``YYYY-MM-DD`` date from 1900 (the validation layer's ``ClinicDate``)."""
+    return cast("date", parse_text(ClinicDate, value, name, "YYYY-MM-DD"))
 
 
 def parse_float(value: str, name: str, allowed: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise InvalidAnswerError(name, f"{value!r} is not a number" if value else "is missing", allowed) from None
-    if number != number or number in (float("inf"), float("-inf")):
-        raise InvalidAnswerError(name, f"{value!r} is not a number", allowed)
-    return number
+    """A finite decimal number (``nan``, ``inf`` and exponents are not numbers)."""
+    return cast("float", parse_text(float, value, name, allowed))
 
 
 def parse_int(value: str, name: str, allowed: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidAnswerError(name, f"{value!r} is not a whole number" if value else "is missing", allowed) from None
+    """A whole number."""
+    return cast("int", parse_text(int, value, name, allowed))
 
 
 def is_checked(form: Mapping[str, Any], name: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -14,9 +14,11 @@ from ..clinic.exceptions import InvalidAnswerError
 from ..clinic.patients import SEXES, Patient, WeightRecord
 from ..services.authorization import Permission
 from ..services.patients import list_patients, register_patient
+from ..validation.forms import parse_text
+from ..validation.quantities import WeightKg
 from .base import CallerDep, ContextDep, form_actor
 from .display import clinic_today, page_links, render_page
-from .forms import FormDep, error_values, field_text, parse_date, parse_float
+from .forms import FormDep, error_values, field_text, parse_date
 
 router = APIRouter()
 
@@ -68,8 +70,8 @@ def new_patient_submit(request: Request, who: CallerDep, ctx: ContextDep, form: 
         weight = None
         if values["weight_kg"]:
             weighed_on = parse_date(values["weighed_on"], "weighed_on") if values["weighed_on"] else today
-            weight = WeightRecord(weighed_on, parse_float(values["weight_kg"], "weight_kg", "20-400 kg"))
-        patient_id = register_patient(ctx.new_uow(), actor, patient, weight)
+            weight = WeightRecord(weighed_on, cast("float", parse_text(WeightKg, values["weight_kg"], "weight_kg")))
+        patient_id = register_patient(ctx.new_uow(), actor, patient, weight, clock=ctx.clock)
     except InvalidAnswerError as exc:
         return _new_patient_page(request, who, values, today, error_values(exc), 422)
     return RedirectResponse(f"/patients/{patient_id}", status_code=303)

@@ -76,7 +76,7 @@ QUESTIONNAIRES: Mapping[str, QuestionnaireText] = {
 }
 """Patient-facing wording of the questionnaires a link can open (:data:`services.accounts.LINK_SCALES`)."""
 
-SAFETY_FLAGS = frozenset({"suicidality", "high_risk"})
+SAFETY_FLAGS = frozenset({"suicidality", "moderate_risk", "high_risk"})
 
 
 def _invalid(request: Request) -> HTMLResponse:

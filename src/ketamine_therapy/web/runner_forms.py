@@ -1,5 +1,6 @@
-"""The session runner's forms: each step's form parsed into its service call (:data:`STEPS`), and the expected
-refusals turned into the message shown next to the form."""
+"""The session runner's forms: each step's form parsed by the validation layer (one pydantic model per form, built
+from the clinic's quantities) into its service call (:data:`STEPS`), and the expected refusals turned into the
+message shown next to the form."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
+from pydantic import BaseModel, Field
+
 from ..api.context import AppContext
 from ..clinic.exceptions import ClinicError, InvalidAnswerError
 from ..clinic.rems import EnrollmentRequiredError
 from ..clinic.sessions import (
     BloodPressure,
+    ConcurrentSessionError,
     DischargeAssessment,
     InvalidTransitionError,
     OverrideRequiredError,
@@ -28,6 +32,21 @@ from ..services import treatment
 from ..services.authorization import Actor
 from ..services.clinic_settings import get_settings
 from ..services.ports import ConflictError
+from ..validation.forms import parse_form
+from ..validation.quantities import (
+    Cadss6Total,
+    Diastolic,
+    EsketamineMg,
+    HeartRate,
+    InfusionMinutes,
+    MgPerKg,
+    MoaasScore,
+    Reason,
+    RespiratoryRate,
+    SpO2,
+    Systolic,
+    WeightKg,
+)
 from .forms import field_text
 from .runner_view import PREGNANCY_LABELS, STATE_LABELS
 
@@ -50,31 +69,42 @@ class FormError:
 # -- parsing form values --------------------------------------------------------------------------------------
 
 
-def _int(form: Mapping[str, str], name: str, allowed: str = "a whole number") -> int | None:
-    raw = field_text(form, name)
-    if not raw:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidAnswerError(name, f"{raw!r} is not a whole number", allowed) from None
+class _VersionForm(BaseModel):
+    expected_version: int = Field(strict=True, ge=1, description="the session version the form was shown with")
 
 
-def _required_int(form: Mapping[str, str], name: str, allowed: str = "a whole number") -> int:
-    value = _int(form, name, allowed)
-    if value is None:
-        raise InvalidAnswerError(name, "missing", allowed)
-    return value
+class _CheckInForm(BaseModel):
+    systolic: Systolic
+    diastolic: Diastolic
+    override_reason: Reason | None = None
 
 
-def _float(form: Mapping[str, str], name: str, allowed: str = "a number") -> float | None:
-    raw = field_text(form, name).replace(",", ".")
-    if not raw:
-        return None
-    try:
-        return float(raw)
-    except ValueError:
-        raise InvalidAnswerError(name, f"{raw!r} is not a number", allowed) from None
+class _DoseForm(BaseModel):
+    mg_per_kg: MgPerKg | None = None
+    total_mg: EsketamineMg | None = None
+    duration_min: InfusionMinutes | None = None
+    weight_kg: WeightKg | None = None
+    override_reason: Reason | None = None
+
+
+class _VitalsForm(BaseModel):
+    systolic: Systolic | None = None
+    diastolic: Diastolic | None = None
+    heart_rate: HeartRate | None = None
+    spo2: SpO2 | None = None
+    respiratory_rate: RespiratoryRate | None = None
+
+
+class _Cadss6Form(BaseModel):
+    cadss6: Cadss6Total
+
+
+class _MoaasForm(BaseModel):
+    moaas: MoaasScore
+
+
+class _OverrideForm(BaseModel):
+    override_reason: Reason | None = None
 
 
 def _checked(form: Mapping[str, str], name: str) -> bool:
@@ -112,7 +142,7 @@ def parse_session_id(raw: str) -> uuid.UUID:
 
 
 def form_version(form: Mapping[str, str]) -> int:
-    return _required_int(form, "expected_version", "the session version the form was shown with")
+    return parse_form(_VersionForm, form).expected_version
 
 
 # -- the steps ------------------------------------------------------------------------------------------------
@@ -123,8 +153,7 @@ Step = Callable[[AppContext, Actor, uuid.UUID, int, Mapping[str, str], datetime]
 def _check_in(ctx: AppContext, actor: Actor, sid: uuid.UUID, version: int, form: Mapping[str, str],
               now: datetime) -> object:  # fmt: skip
     settings, _ = get_settings(ctx.new_uow())
-    systolic = _required_int(form, "systolic", "systolic mmHg, e.g. 128")
-    diastolic = _required_int(form, "diastolic", "diastolic mmHg, e.g. 82")
+    values = parse_form(_CheckInForm, form)
     raw = field_text(form, "pregnancy_test")
     try:
         pregnancy = PregnancyTest(raw)
@@ -135,11 +164,12 @@ def _check_in(ctx: AppContext, actor: Actor, sid: uuid.UUID, version: int, form:
         consent=_checked(form, "consent"),
         ride_home=_checked(form, "ride_home"),
         pregnancy_test=pregnancy,
-        bp=BloodPressure(systolic, diastolic),
+        bp=BloodPressure(values.systolic, values.diastolic),
         last_food_at=_clock_time(form, "last_food_at", settings, now),
         last_liquid_at=_clock_time(form, "last_liquid_at", settings, now),
     )
-    return treatment.check_in_session(ctx.new_uow(), actor, sid, version, prechecks, now)
+    return treatment.check_in_session(ctx.new_uow(), actor, sid, version, prechecks, now,
+                                      override_reason=values.override_reason, clock=lambda: now)  # fmt: skip
 
 
 def _bp_decision(ctx: AppContext, actor: Actor, sid: uuid.UUID, version: int, form: Mapping[str, str],
@@ -148,46 +178,41 @@ def _bp_decision(ctx: AppContext, actor: Actor, sid: uuid.UUID, version: int, fo
     if decision not in ("proceed", "delay"):
         raise InvalidAnswerError("decision", "choose proceed or delay", "proceed, delay")
     return treatment.decide_bp_session(ctx.new_uow(), actor, sid, version, decision == "proceed",
-                                       field_text(form, "reason"), now)  # fmt: skip
+                                       field_text(form, "reason"), now, clock=lambda: now)  # fmt: skip
 
 
 def _dose(ctx: AppContext, actor: Actor, sid: uuid.UUID, version: int, form: Mapping[str, str],
           now: datetime) -> object:  # fmt: skip
-    override = field_text(form, "override_reason") or None
-    order = treatment.DoseOrder(
-        mg_per_kg=_float(form, "mg_per_kg", "mg/kg, e.g. 0.5"),
-        total_mg=_int(form, "total_mg", "whole 28-mg devices, e.g. 56 or 84"),
-        duration_min=_float(form, "duration_min", "minutes, e.g. 40"),
-        weight_kg=_float(form, "weight_kg", "kg, e.g. 72.5"),
-        override_reason=override,
-    )
-    return treatment.start_dosing_session(ctx.new_uow(), actor, sid, version, order, now)
+    values = parse_form(_DoseForm, form)
+    order = treatment.DoseOrder(values.mg_per_kg, values.total_mg, values.duration_min, values.weight_kg,
+                                values.override_reason, _checked(form, "acknowledge_weight"))  # fmt: skip
+    return treatment.start_dosing_session(ctx.new_uow(), actor, sid, version, order, now, clock=lambda: now)
 
 
 def _monitoring(ctx: AppContext, actor: Actor, sid: uuid.UUID, version: int, form: Mapping[str, str],
                 now: datetime) -> object:  # fmt: skip
-    return treatment.begin_monitoring(ctx.new_uow(), actor, sid, version, now)
+    return treatment.begin_monitoring(ctx.new_uow(), actor, sid, version, now, clock=lambda: now)
 
 
 def _vitals(ctx: AppContext, actor: Actor, sid: uuid.UUID, version: int, form: Mapping[str, str],
             now: datetime) -> object:  # fmt: skip
+    v = parse_form(_VitalsForm, form)
     return treatment.add_vitals(
-        ctx.new_uow(), actor, sid, version, now,
-        systolic=_int(form, "systolic"), diastolic=_int(form, "diastolic"), heart_rate=_int(form, "heart_rate"),
-        spo2=_int(form, "spo2"), respiratory_rate=_int(form, "respiratory_rate"),
+        ctx.new_uow(), actor, sid, version, now, systolic=v.systolic, diastolic=v.diastolic, heart_rate=v.heart_rate,
+        spo2=v.spo2, respiratory_rate=v.respiratory_rate, clock=lambda: now,
     )  # fmt: skip
 
 
 def _cadss6(ctx: AppContext, actor: Actor, sid: uuid.UUID, version: int, form: Mapping[str, str],
             now: datetime) -> object:  # fmt: skip
-    total = _required_int(form, "cadss6", "the CADSS-6 total, 0-24")
-    return treatment.add_cadss6(ctx.new_uow(), actor, sid, version, total, now)
+    total = parse_form(_Cadss6Form, form).cadss6
+    return treatment.add_cadss6(ctx.new_uow(), actor, sid, version, total, now, clock=lambda: now)
 
 
 def _moaas(ctx: AppContext, actor: Actor, sid: uuid.UUID, version: int, form: Mapping[str, str],
            now: datetime) -> object:  # fmt: skip
-    score = _required_int(form, "moaas", "0-5")
-    return treatment.add_moaas(ctx.new_uow(), actor, sid, version, score, now)
+    score = parse_form(_MoaasForm, form).moaas
+    return treatment.add_moaas(ctx.new_uow(), actor, sid, version, score, now, clock=lambda: now)
 
 
 def _adverse_event(ctx: AppContext, actor: Actor, sid: uuid.UUID, version: int, form: Mapping[str, str],
@@ -197,7 +222,7 @@ def _adverse_event(ctx: AppContext, actor: Actor, sid: uuid.UUID, version: int, 
     except ValueError:
         raise InvalidAnswerError("severity", "choose the severity", "mild, moderate, severe") from None
     return treatment.add_adverse_event(
-        ctx.new_uow(), actor, sid, version, field_text(form, "description"), severity, now
+        ctx.new_uow(), actor, sid, version, field_text(form, "description"), severity, now, clock=lambda: now
     )
 
 
@@ -218,12 +243,15 @@ def _discharge(ctx: AppContext, actor: Actor, sid: uuid.UUID, version: int, form
             respiratory_depression=_yes_no(form, "rems_respiratory_depression", "respiratory depression"),
             lot_number=field_text(form, "lot_number") or None,
         )
-    return treatment.discharge_session(ctx.new_uow(), actor, sid, version, assessment, now, rems)
+    override = parse_form(_OverrideForm, form).override_reason
+    return treatment.discharge_session(ctx.new_uow(), actor, sid, version, assessment, now, rems,
+                                       override_reason=override, clock=lambda: now)  # fmt: skip
 
 
 def _stop(ctx: AppContext, actor: Actor, sid: uuid.UUID, version: int, form: Mapping[str, str],
           now: datetime) -> object:  # fmt: skip
-    return treatment.stop_session(ctx.new_uow(), actor, sid, version, field_text(form, "reason"), now)
+    return treatment.stop_session(ctx.new_uow(), actor, sid, version, field_text(form, "reason"), now,
+                                  clock=lambda: now)  # fmt: skip
 
 
 STEPS: dict[str, tuple[Step, bool]] = {
@@ -254,9 +282,14 @@ def form_error(form: str, exc: Exception) -> tuple[FormError, int]:
             return FormError(form, CONFLICT, conflict=True), 409
         case UnmetCriteriaError():
             return FormError(form, f"Cannot move to {STATE_LABELS[exc.step].lower()} yet:", unmet=exc.unmet), 409
+        case OverrideRequiredError() if exc.warnings:
+            who = "Document the reason" if form == "discharge" else "A prescriber must document the reason"
+            return FormError(form, f"{who} to go on despite:", "override_reason", unmet=exc.warnings), 422
         case OverrideRequiredError():
             return FormError(form, f"{exc} A prescriber must document the reason for an override.",
                              "override_reason"), 422  # fmt: skip
+        case ConcurrentSessionError():
+            return FormError(form, f"Not possible now: {exc}"), 409
         case InvalidAnswerError():
             allowed = f" (allowed: {exc.allowed})" if exc.allowed else ""
             return FormError(form, f"{exc.field.replace('_', ' ')}: {exc.message}{allowed}", exc.field), 422

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -32,9 +32,9 @@ from .runner_view import MOAAS_LABELS, PREGNANCY_LABELS, Runner, describe_last_c
 router = APIRouter()
 
 
-def request_time() -> datetime:
-    """When the server handles a step (timezone-aware UTC); tests override this dependency to move the clock."""
-    return datetime.now(UTC)
+def request_time(ctx: ContextDep) -> datetime:
+    """When the server handles a step (the clock port); tests override this dependency to move the clock."""
+    return ctx.clock()
 
 
 NowDep = Annotated[datetime, Depends(request_time)]

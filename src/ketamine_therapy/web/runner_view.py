@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from ..api.context import AppContext
 from ..clinic.exceptions import InvalidAnswerError
-from ..clinic.patients import Patient
+from ..clinic.patients import DosingWeight, Patient
 from ..clinic.protocols import PlannedSession
 from ..clinic.sessions import (
     ESKETAMINE_DEVICE_MG,
@@ -201,13 +201,20 @@ class Runner:
         return f"session {self.record.number} of {self.planned_count}"
 
     @property
+    def dosing_weight(self) -> DosingWeight | None:
+        """The latest weight not in the future, and whether it is older than the clinic's limit."""
+        return self.patient.dosing_weight(self.settings.local_date(self.now), self.settings.weight_max_age_days)
+
+    @property
     def weight_kg(self) -> float | None:
-        return self.patient.latest_weight_kg
+        """The weight the dose form starts from (none when the recorded one is too old: weigh, or acknowledge)."""
+        w = self.dosing_weight
+        return None if w is None or w.stale else w.weight_kg
 
     @property
     def weight_measured(self) -> str:
-        weights = self.patient.weights
-        return weights[-1].measured_on.isoformat() if weights else ""
+        w = self.dosing_weight
+        return "" if w is None else w.measured_on.isoformat()
 
     # rules that shape the forms -----------------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ def _screening_values(data: ScreeningInput | None, today: date) -> dict[str, Any
     values.update(route=data.route, episode_months=str(data.episode_months), severity=data.severity,
                   augmentation_used=data.augmentation_used, ect_used=data.ect_used,
                   bilateral_ect_failed=data.bilateral_ect_failed, conditions=sorted(data.conditions),
+                  mdsi=data.indication == "mdsi", concurrent_oral_antidepressant=data.concurrent_oral_antidepressant,
                   medications=sorted(data.medications))  # fmt: skip
     for i, trial in enumerate(data.trials[:TRIAL_ROWS]):
         values.update({f"t{i}_drug": trial.drug, f"t{i}_class": trial.drug_class, f"t{i}_dose": trial.dose_adequate,
@@ -51,7 +52,7 @@ def _screening_values(data: ScreeningInput | None, today: date) -> dict[str, Any
 
 def _posted_screening(form: FormData) -> dict[str, Any]:
     values: dict[str, Any] = {n: field_text(form, n) for n in ("route", "episode_months", "severity", "screened_on")}
-    for name in ("augmentation_used", "ect_used", "bilateral_ect_failed"):
+    for name in ("augmentation_used", "ect_used", "bilateral_ect_failed", "mdsi", "concurrent_oral_antidepressant"):
         values[name] = is_checked(form, name)
     values["conditions"] = [c for c in form.getlist("conditions") if isinstance(c, str)]
     values["medications"] = [m for m in form.getlist("medications") if isinstance(m, str)]
@@ -87,6 +88,8 @@ def _screening_input(values: Mapping[str, Any]) -> ScreeningInput:
         conditions=frozenset(values["conditions"]),
         medications=frozenset(values["medications"]),
         bilateral_ect_failed=values["bilateral_ect_failed"],
+        indication="mdsi" if values["mdsi"] else "trd",
+        concurrent_oral_antidepressant=values["concurrent_oral_antidepressant"],
     )
 
 
@@ -117,7 +120,7 @@ def screening_submit(request: Request, who: CallerDep, ctx: ContextDep, patient_
     try:
         data = _screening_input(values)
         screened_on = parse_date(values["screened_on"], "screened_on")
-        screen_patient(ctx.new_uow(), actor, patient_id, data, screened_on)
+        screen_patient(ctx.new_uow(), actor, patient_id, data, screened_on, clock=ctx.clock)
     except InvalidAnswerError as exc:
         patient, _ = get_patient(ctx.new_uow(), actor, patient_id)
         return _screening_page(request, who, patient, values, error_values(exc), 422)

@@ -115,19 +115,19 @@ def test_a_whole_iv_session_through_the_api(api: Api) -> None:
     r = step("check-in", {"consent": True, "ride_home": True, "pregnancy_test": "not_applicable",
                           "bp": {"systolic": 152, "diastolic": 94}})  # fmt: skip
     assert r.status_code == 200, r.text
-    blocked = step("dose", {"mg_per_kg": 0.5, "duration_min": 40})
-    assert blocked.status_code == 409  # the BP gate: a documented decision, never a silent block
+    blocked = step("dose", {"mg_per_kg": 0.5, "duration_min": 40, "weight_kg": 72.0})
+    assert blocked.status_code == 409, blocked.text  # the BP gate: a documented decision, never a silent block
     assert any("documented decision" in u for u in blocked.json()["unmet"])
     assert step("bp-decision", {"proceed": True, "reason": "repeat 138/86 after rest"}).status_code == 200
-    over = step("dose", {"mg_per_kg": 1.0, "duration_min": 40, "override_reason": "nurse cannot"})
+    over = step("dose", {"mg_per_kg": 1.0, "duration_min": 40, "weight_kg": 72.0, "override_reason": "nurse cannot"})
     assert over.status_code == 403
-    dosed = step("dose", {"mg_per_kg": 0.5, "duration_min": 40})
+    dosed = step("dose", {"mg_per_kg": 0.5, "duration_min": 40, "weight_kg": 72.0})
     assert dosed.status_code == 200, dosed.text
     assert dosed.json()["session"]["dose"]["mg_per_kg"] == 0.5
     for minutes in (1, 2, 3):
         at = (datetime.now(UTC) + timedelta(seconds=minutes)).isoformat()
         assert step("vitals", {"at": at, "systolic": 130 + minutes, "diastolic": 82, "heart_rate": 76,
-                               "spo2": 98}).status_code == 200  # fmt: skip
+                               "spo2": 98, "respiratory_rate": 14}).status_code == 200  # fmt: skip
     implausible = step("vitals", {"spo2": 140})
     assert implausible.status_code == 422  # the schema's range (0-100) names the field
     assert implausible.json()["field"] == "spo2"

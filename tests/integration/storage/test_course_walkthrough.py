@@ -8,8 +8,10 @@ Monitoring Form per session with the 7-day tracker -> cost with insurance.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import Engine, text
@@ -28,20 +30,32 @@ from ketamine_therapy.clinic.sessions import (
     SessionState,
     UnmetCriteriaError,
 )
-from ketamine_therapy.services import treatment as runner
+from ketamine_therapy.services import treatment
 from ketamine_therapy.services.audit import audit_entries
 from ketamine_therapy.services.authorization import Actor, PermissionDeniedError, Role
 from ketamine_therapy.services.billing import course_cost_of, plan_estimate, set_coverage
 from ketamine_therapy.services.clinic_settings import put_settings
 from ketamine_therapy.services.demo_clinic import demo_settings
 from ketamine_therapy.services.outcomes import booster_advice, course_of
-from ketamine_therapy.services.patients import record_scale, register_patient
+from ketamine_therapy.services.patients import record_scale as record_scale_now
+from ketamine_therapy.services.patients import register_patient
 from ketamine_therapy.services.plans import create_plan
 from ketamine_therapy.services.ports import ConflictError
 from ketamine_therapy.services.rems_forms import enroll_patient, form_statuses, mark_submitted
 from ketamine_therapy.services.screenings import screen_patient
 from ketamine_therapy.storage.db import make_session_factory
 from ketamine_therapy.storage.repositories import SqlUnitOfWork
+
+
+def _later() -> datetime:
+    """The clock of the walkthrough: after its course (its dates are fixed), so none of them is in the future."""
+    return datetime(2027, 6, 1, tzinfo=UTC)
+
+
+_STEPS = ("check_in_session", "decide_bp_session", "start_dosing_session", "begin_monitoring", "add_vitals",
+          "add_cadss6", "add_moaas", "add_adverse_event", "discharge_session", "stop_session")  # fmt: skip
+runner = SimpleNamespace(**{**vars(treatment), **{n: partial(getattr(treatment, n), clock=_later) for n in _STEPS}})
+record_scale = partial(record_scale_now, clock=_later)
 
 ADMIN = Actor("admin", Role.ADMIN, "127.0.0.1")
 DR = Actor("dr.lee", Role.PRESCRIBER, "127.0.0.1")
@@ -84,7 +98,7 @@ def run_iv_session(new_uow, record, start: datetime, bp: BloodPressure):  # type
         )
     dose_at = start + timedelta(minutes=10)
     r = runner.start_dosing_session(new_uow(), NURSE, r.id, r.version, runner.DoseOrder(0.5, duration_min=40), dose_at)
-    for minutes, sys_bp in ((15, 134), (30, 141), (40, 139)):
+    for minutes, sys_bp in ((15, 134), (30, 141), (40, 139), (60, 130)):  # the last one just before discharge
         r = runner.add_vitals(new_uow(), NURSE, r.id, r.version, dose_at + timedelta(minutes=minutes),
                               systolic=sys_bp, diastolic=86, heart_rate=78, spo2=98, respiratory_rate=14)  # fmt: skip
     r = runner.add_cadss6(new_uow(), NURSE, r.id, r.version, 6, dose_at + timedelta(minutes=40))
@@ -174,9 +188,10 @@ def test_a_whole_spravato_course_with_rems_forms(new_uow) -> None:  # type: igno
         r = runner.start_dosing_session(
             new_uow(), NURSE, r.id, r.version, runner.DoseOrder(total_mg=int(planned.dose_mg or 0)), dose_at
         )
-        for minutes, sys_bp in ((40, 138), (100, 128)):
+        for minutes, sys_bp in ((40, 138), (115, 128)):  # the last one within 15 min of discharge
             r = runner.add_vitals(new_uow(), NURSE, r.id, r.version, dose_at + timedelta(minutes=minutes),
-                                  systolic=sys_bp, diastolic=84, heart_rate=80, spo2=97)  # fmt: skip
+                                  systolic=sys_bp, diastolic=84, heart_rate=80, spo2=97,
+                                  respiratory_rate=14)  # fmt: skip
         r = runner.begin_monitoring(new_uow(), NURSE, r.id, r.version, dose_at + timedelta(minutes=15))
         if index == 0:
             with pytest.raises(UnmetCriteriaError, match="need >= 2:00:00"):  # the label's 2-hour observation

@@ -13,7 +13,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -31,7 +31,7 @@ from ketamine_therapy.clinic.sessions import SessionState
 from ketamine_therapy.config import Settings
 from ketamine_therapy.services import treatment
 from ketamine_therapy.services.authorization import SYSTEM
-from ketamine_therapy.services.clinic_settings import get_settings
+from ketamine_therapy.services.clinic_settings import get_settings, put_settings
 from ketamine_therapy.services.demo_clinic import PRESCRIBER, demo_logins, seed_demo_clinic
 from ketamine_therapy.services.jobs import JobRunner
 from ketamine_therapy.services.patients import list_patients, register_patient
@@ -90,6 +90,9 @@ def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
     engine.dispose()
     new_uow = unit_of_work_factory(settings)
     seed_demo_clinic(new_uow, n_patients=5, today=date.today())  # noqa: DTZ011 - the clinic's calendar day
+    # the tests run a course's first session now, whatever weekday it is scheduled on (up to 3 days ahead)
+    stored, version = get_settings(new_uow())
+    put_settings(new_uow(), SYSTEM, replace(stored, schedule_tolerance_days=7), version, "tests run sessions early")
     logins = {role: (username, password) for role, username, password in demo_logins(new_uow)}
     jobs = JobRunner()
     app = create_app(settings, jobs=jobs)
@@ -293,6 +296,14 @@ def test_a_whole_iv_session_through_the_pages(clinic: Clinic, clock: Clock) -> N
     r = page.post("discharge", {"kind": "iv-ketamine"})
     assert r.status_code == 409
     assert "not assessed as clinically stable" in flat(r.text)
+    # the attestation is checked against the recorded vitals: none in the last 15 min needs an override
+    r = page.post("discharge", {**DISCHARGE_OK, "kind": "iv-ketamine"})
+    assert r.status_code == 422
+    assert "no BP recorded in the 15 min before discharge" in flat(r.text)
+    assert 'name="override_reason"' in flat(r.text)
+    clock.now = dosing_start + timedelta(minutes=62)
+    page.post("vitals", {"systolic": "128", "diastolic": "82", "spo2": "98", "respiratory_rate": "14"}, htmx=True)
+    clock.now = dosing_start + timedelta(minutes=65)
     r = page.post("discharge", {**DISCHARGE_OK, "kind": "iv-ketamine"})
     assert r.status_code == 303
     assert 'data-testid="state">Discharged<' in flat(page.html)
@@ -301,7 +312,7 @@ def test_a_whole_iv_session_through_the_pages(clinic: Clinic, clock: Clock) -> N
     record = get_record(clinic, sessions[0])
     s = record.session
     assert s.state is SessionState.DISCHARGED
-    assert [v.bp.systolic for v in s.vitals if v.bp] == [138, 146, 134]
+    assert [v.bp.systolic for v in s.vitals if v.bp] == [138, 146, 134, 128]
     assert s.bp_decision is not None
     assert s.bp_decision.proceed
     assert s.bp_decision.by == "demo.nurse"
@@ -368,6 +379,8 @@ def test_esketamine_dose_buttons_devices_and_rems_questions(clinic: Clinic, cloc
                                 "rems_respiratory_depression": "no"})  # fmt: skip
     assert r.status_code == 409
     assert "need &gt;= 120 min" in flat(r.text)
+    clock.now = start + timedelta(minutes=116)
+    page.post("vitals", {"systolic": "126", "diastolic": "82", "spo2": "98", "respiratory_rate": "14"}, htmx=True)
     clock.now = start + timedelta(minutes=121)
     r = page.post("discharge", {**DISCHARGE_OK, "kind": "esketamine", "rems_sedation": "no",
                                 "rems_dissociation": "yes", "rems_respiratory_depression": "no",

@@ -31,15 +31,16 @@ COMMERCIAL = Coverage("commercial", prior_authorization_approved=True, patient_c
 PRICES_YAML = Path(__file__).parents[3] / "src/ketamine_therapy/pharmacology/data/prices.yaml"
 
 
-def codes(kind: SessionKind, payer: str = "medicare", **kw: int) -> list[str]:
+def codes(kind: SessionKind, payer: str = "medicare", **kw: int | str) -> list[str]:
     return [c.code for c in billing_codes(kind, payer, **kw)]  # type: ignore[arg-type]
 
 
 def test_billing_codes_per_session_kind() -> None:
-    """G2082 ≤56 mg, G2083 >56 mg (Medicare); J0013 + 99415/99416 outside Medicare; 96365/96366 IV; IM none."""
+    """G2082 ≤56 mg, G2083 >56 mg (Medicare); J0013 (+ E/M + 99415/99416) outside Medicare; 96365/96366 IV."""
     assert codes("esketamine-56mg") == ["G2082"]
     assert codes("esketamine-84mg") == ["G2083"]
-    assert codes("esketamine-84mg", "commercial") == ["J0013", "99415", "99416"]
+    assert codes("esketamine-84mg", "commercial") == ["J0013"]
+    assert codes("esketamine-84mg", "commercial", em_code="99215") == ["J0013", "99215", "99415", "99416"]
     [j0013] = [c for c in billing_codes("esketamine-84mg", "commercial") if c.code == "J0013"]
     assert j0013.units == 84
     assert codes("iv") == ["96365"]
@@ -93,7 +94,7 @@ def test_unknown_coverage_and_price_must_be_set() -> None:
 
 
 def test_course_cost_groups_actual_sessions() -> None:
-    sessions = [DeliveredSession("iv"), DeliveredSession("iv", infusion_minutes=90), DeliveredSession("im")]
+    sessions = [DeliveredSession("iv"), DeliveredSession("iv", infusion_minutes=100), DeliveredSession("im")]
     est = course_cost(sessions, PRICES)
     assert est.total == Decimal(450 * 2 + 425)
     assert sorted((ln.kind, ln.count, len(ln.billing_codes)) for ln in est.lines) == [

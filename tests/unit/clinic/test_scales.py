@@ -148,15 +148,15 @@ def test_pcl5_clusters_and_provisional_diagnosis() -> None:
     [
         ([0, 0, 0, 0, 0, 0], 0, False),
         ([1, 0, 0, 0, 0, 0], 1, False),
-        ([1, 1, 1, 0, 0, 0], 3, False),
-        ([1, 1, 1, 1, 0, 0], 4, True),
-        ([1, 1, 1, 1, 1, 0], 5, True),
-        ([0, 0, 0, 0, 0, 1], 6, False),  # behaviour over 3 months ago
-        ([0, 0, 0, 0, 0, 2], 6, True),  # behaviour in the past 3 months
+        ([1, 1, 1, 0, 0, 0], 2, False),  # ideation with a method: moderate
+        ([1, 1, 1, 1, 0, 0], 3, True),
+        ([1, 1, 1, 1, 1, 0], 3, True),
+        ([0, 0, 0, 0, 0, 1], 2, False),  # behaviour over 3 months ago: moderate
+        ([0, 0, 0, 0, 0, 2], 3, True),  # behaviour in the past 3 months
     ],
 )
 def test_cssrs_risk(answers: list[int], risk_level: int, high_risk: bool) -> None:
-    """C-SSRS screener: risk = highest yes; high risk if yes to 4, 5 or 6 (past 3 months) (clinical.md §1d)."""
+    """C-SSRS screener triage 0-3; high risk if yes to 4, 5 or 6 (past 3 months) (clinical.md §1d)."""
     result = score("C-SSRS", answers)
     assert (result.total, result.band, result.risk_level) == (None, None, risk_level)
     assert ("high_risk" in result.flags) is high_risk

@@ -131,6 +131,11 @@ def test_stop_needs_reason_and_time_cannot_run_backwards() -> None:
     assert s.state is SessionState.CHECKED_IN  # the original is unchanged
 
 
+def _recent_vitals(s: Session, at: datetime) -> Session:
+    """The session with a full set of vitals within the discharge ranges, 5 minutes before ``at``."""
+    return record_vitals(s, Vitals(at - timedelta(minutes=5), NURSE, BloodPressure(124, 80), 78, 97, 14))
+
+
 def _advance(s: Session, to: SessionState, at: datetime) -> Session:
     """Take a step through the helper that records its data."""
     if to is SessionState.CHECKED_IN:
@@ -138,7 +143,7 @@ def _advance(s: Session, to: SessionState, at: datetime) -> Session:
     if to is SessionState.DOSING:
         return start_dosing(s, IvDose(70, IV_STANDARD_MG_PER_KG, IV_STANDARD_DURATION), at, NURSE)
     if to is SessionState.DISCHARGED:
-        return discharge(s, ALL_STABLE, at, NURSE)
+        return discharge(_recent_vitals(s, at) if s.state is SessionState.MONITORING else s, ALL_STABLE, at, NURSE)
     if to is SessionState.STOPPED:
         return stop(s, "patient request", at, NURSE)
     return transition(s, to, at, NURSE)
@@ -311,8 +316,8 @@ def test_esketamine_devices_and_limits() -> None:
     assert times == (T0, T0 + timedelta(minutes=5))
     with pytest.raises(InvalidAnswerError, match="multiple of 28"):
         EsketamineDose(60)
-    with pytest.raises(OverrideRequiredError):
-        _esk_dosing(mg=112)
+    with pytest.raises(InvalidAnswerError, match="total_mg"):
+        EsketamineDose(112)  # above the label's 84 mg: the absolute ceiling, no override
     with pytest.raises(OverrideRequiredError):
         _esk_dosing(mg=28)  # the ≥65 EU/HK 28 mg start needs DoseLimits("mg", 28, 84)
 
@@ -338,7 +343,7 @@ def test_esketamine_monitoring_waits_for_last_device() -> None:
 )
 def test_implausible_vitals_rejected(kwargs: dict[str, int], field: str) -> None:
     """Data-entry plausibility ranges (not clinical thresholds; clinical.md §2b LibreHealth #1691 asks for them)."""
-    with pytest.raises(InvalidAnswerError, match=f"^{field}: .* not plausible") as err:
+    with pytest.raises(InvalidAnswerError, match=f"^{field}: .* out of range") as err:
         Vitals(T0, NURSE, **kwargs)  # type: ignore[arg-type]
     assert err.value.allowed
 
@@ -380,7 +385,8 @@ def test_esketamine_discharge_before_120_min_refused() -> None:
     with pytest.raises(UnmetCriteriaError, match="need >= 2:00:00") as err:
         discharge(s, ALL_STABLE, first_device + timedelta(minutes=119), NURSE)
     assert len(err.value.unmet) == 1
-    done = discharge(s, ALL_STABLE, first_device + timedelta(minutes=120), NURSE)
+    done = discharge(_recent_vitals(s, first_device + timedelta(minutes=120)), ALL_STABLE,
+                     first_device + timedelta(minutes=120), NURSE)  # fmt: skip
     assert done.state is SessionState.DISCHARGED
     with pytest.raises(InvalidAnswerError, match="min_monitoring"):
         new_session(SessionKind.ESKETAMINE, T0, min_monitoring=timedelta(minutes=90))
@@ -416,5 +422,6 @@ def test_iv_discharge_uses_clinic_minimum() -> None:
     )
     with pytest.raises(UnmetCriteriaError, match="clinic setting"):
         discharge(s, ALL_STABLE, T0 + timedelta(minutes=50), NURSE)
-    assert discharge(s, ALL_STABLE, T0 + timedelta(minutes=60), NURSE).state is SessionState.DISCHARGED
+    at = T0 + timedelta(minutes=60)
+    assert discharge(_recent_vitals(s, at), ALL_STABLE, at, NURSE).state is SessionState.DISCHARGED
     assert isinstance(UnmetCriteriaError(SessionState.DISCHARGED, ()), ClinicError)

@@ -28,8 +28,8 @@ from .costs import PRICE_KEYS, default_prices, session_prices
 DRUGS = ACTIVE_DRUGS + PLACEBO_DRUGS
 SCALES = RESPONSE_SCALES  # madrs, qids-sr16 (Carmody 2006 link)
 SCALE_RANGE = {"madrs": (0.0, 60.0), "qids-sr16": (0.0, 27.0)}
-# Remission: MADRS <= 10 (Hawley 2002); QIDS-SR16 <= 5 (STAR*D) - clinical.md
-REMISSION_THRESHOLD = {"madrs": 10.0, "qids-sr16": 5.0}
+# Remission: MADRS <10 = <=9 (Hawley 2002, PubMed 12200208; as clinic.scales); QIDS-SR16 <=5 (STAR*D) - clinical.md
+REMISSION_THRESHOLD = {"madrs": 9.0, "qids-sr16": 5.0}
 RATE_KINDS = ("response", "remission")
 COST_KINDS = ("cost_per_responder", "cost_per_remitter")
 ENDPOINT_KINDS = (*RATE_KINDS, "change", "time_to_relapse", *COST_KINDS)
