@@ -31,31 +31,45 @@ def _iv(mg_per_kg: float, days: tuple[float, ...] = (1.0,)) -> Arm:
     return Arm("iv", "racemic-ketamine", days=days, dose_mg_per_kg=mg_per_kg, duration_min=40)
 
 
-def test_madrs_stays_between_zero_and_baseline(population) -> None:
+def test_latent_course_stays_between_zero_and_baseline_and_ratings_are_bounded_integers(population) -> None:
     course = simulate_arm(_iv(0.5), population, TIMES)
-    assert np.all(course.madrs >= 0)
-    assert np.all(course.madrs <= course.baseline[:, None] + 1e-12)
-    np.testing.assert_allclose(course.madrs[:, 0], course.baseline)
+    assert course.latent is not None
+    assert np.all(course.latent >= 0)
+    assert np.all(course.latent <= population.baseline_madrs[:, None] + 1e-12)
+    np.testing.assert_allclose(course.latent[:, 0], population.baseline_madrs)
+    assert np.all((course.madrs >= 0) & (course.madrs <= 60) & (course.madrs == np.round(course.madrs)))
+    error = course.madrs - course.latent  # rating error: mean ~0, SD ~ the rounded N(0, sigma)
+    assert abs(error.mean()) < 0.2
+    assert 2.5 < error.std() < 3.4
 
 
-def test_more_drug_more_effect(population) -> None:
-    low, mid, high = (
-        change_from_baseline(simulate_arm(_iv(d), population, TIMES), 24.0).mean() for d in (0.1, 0.5, 1.0)
-    )
-    assert high < mid < low < 0
+def test_more_drug_more_effect_graded_over_the_clinical_range(population) -> None:
+    changes = [change_from_baseline(simulate_arm(_iv(d), population, TIMES), 24.0).mean() for d in (0.1, 0.2, 0.5, 1.0)]
+    assert changes[3] < changes[2] < changes[1] < changes[0] < 0
 
 
 def test_placebo_has_no_drug_effect_but_an_expectancy_effect(population) -> None:
     placebo = simulate_arm(Arm("pbo", "placebo", days=(1.0,)), population, TIMES)
     active = simulate_arm(_iv(0.5), population, TIMES)
     assert change_from_baseline(placebo, 2.0).mean() < 0
-    assert np.all(placebo.madrs >= active.madrs - 1e-9)  # same patients: the drug only adds improvement
+    assert placebo.latent is not None
+    assert active.latent is not None
+    assert np.all(placebo.latent >= active.latent - 1e-9)  # same patients: the drug only adds improvement
+    assert 0.0 < response_rate(placebo, 24.0).mean() < response_rate(active, 24.0).mean()  # placebo responders exist
 
 
-def test_repeated_infusions_accumulate(population) -> None:
-    one = simulate_arm(_iv(0.5), population, np.array([0.0, 12 * 24.0]))
-    six = simulate_arm(_iv(0.5, (1, 3, 5, 8, 10, 12)), population, np.array([0.0, 12 * 24.0]))
+def test_repeated_infusions_accumulate_and_last_longer(population) -> None:
+    times = np.array([0.0, 12 * 24.0, 40 * 24.0])
+    one = simulate_arm(_iv(0.5), population, times)
+    six = simulate_arm(_iv(0.5, (1, 3, 5, 8, 10, 12)), population, times)
     assert response_rate(six, 12 * 24.0).mean() > response_rate(one, 12 * 24.0).mean()
+    assert six.latent is not None
+    assert one.latent is not None
+    # four weeks after the last session, what is left of the six-session effect exceeds what is left of one session
+    # four weeks after it (same patients, consolidation slows the decay)
+    late_one = simulate_arm(_iv(0.5), population, np.array([0.0, 29 * 24.0]))
+    assert late_one.latent is not None
+    assert np.mean(six.latent[:, 2]) < np.mean(late_one.latent[:, 1])
 
 
 def test_background_antidepressant_only_where_switched_on(population) -> None:
@@ -96,9 +110,12 @@ def test_endpoints_on_a_hand_built_course() -> None:
     assert response_rate(course, 24.0).tolist() == [1, 1, 0, 1]
     assert remission_rate(course, 24.0, 10).tolist() == [1, 0, 0, 1]
     assert change_from_baseline(course, 24.0).tolist() == [-20, -16, -1, -11]
-    days, event = time_to_relapse_days(course, 24.0)
+    days, event = time_to_relapse_days(course, 24.0, confirm=1)
     assert days.tolist() == [1.0, 2.0, 2.0]  # patient 2 loses response on day 2; patient 4 is censored
     assert event.tolist() == [1.0, 1.0, 0.0]
+    days, event = time_to_relapse_days(course, 24.0)  # confirmed at two consecutive visits
+    assert days.tolist() == [1.0, 2.0, 2.0]  # patient 2's loss at the last visit is not confirmed: censored
+    assert event.tolist() == [1.0, 0.0, 0.0]
 
 
 def test_kaplan_meier_median() -> None:

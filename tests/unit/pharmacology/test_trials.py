@@ -197,14 +197,16 @@ def test_endpoints_on_a_hand_built_course() -> None:
     assert summary.values["remission_d7"][0].tolist() == [1, 0, 0]
     assert summary.values["change_d7"][0].tolist() == [-22, -16, -5]
     relapse_days, relapsed = summary.values["relapse"]
-    assert relapse_days.tolist() == [30.0, 5.0]  # the remitter is censored at the 30-day horizon
+    # twice-weekly visits from day 1 after the last dose (days 1, 4.5, 8, ..., 29); relapse confirmed at two
+    # consecutive visits is dated at the first (day 8); the remitter is censored at the last visit (day 29)
+    assert relapse_days.tolist() == [29.0, 8.0]
     assert relapsed.tolist() == [0, 1]
     prices = np.full(3, 450.0)
     n, estimates, course = combine_chunks(plan, [summary, summary], days, prices, np.random.default_rng(0))
     assert n == 6
     assert estimates["response_d1"].estimate == pytest.approx(2 / 3)
     assert estimates["change_d7"].estimate == pytest.approx((-22 - 16 - 5) / 3)
-    assert estimates["relapse"].estimate == 5.0  # KM: half the responders relapse at day 5 -> survival 0.5
+    assert estimates["relapse"].estimate == 8.0  # KM: half the responders relapse at day 8 -> survival 0.5
     assert estimates["cost_responder_d7"].estimate == pytest.approx(3 * 450 / (2 / 3))  # 3 sessions; 2 of 3 respond
     assert course.mean[0] == pytest.approx(np.mean([30, 29, 25]))
     assert course.sd[0] == pytest.approx(np.std([30, 29, 25, 30, 29, 25], ddof=1))

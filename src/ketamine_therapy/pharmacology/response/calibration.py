@@ -20,7 +20,7 @@ from scipy.optimize import minimize
 
 from .._data import load
 from .._typing import FloatArray
-from .arms import Arm, VirtualPopulation, arm_occupancy, occupancy_grid, sample_population, simulate_arm
+from .arms import Arm, VirtualPopulation, sample_population, session_stimulus, simulate_arm
 from .course import ArmCourse
 from .endpoints import (
     change_from_baseline,
@@ -124,15 +124,14 @@ class Calibration:
                 models=models,
             )
             times = self._eval_times_h(name)
-            grid = occupancy_grid(arm, times)
-            prepared[name] = (population, times, arm_occupancy(arm, population, grid))
+            prepared[name] = (population, times, session_stimulus(arm, population))
         return prepared
 
     def courses(self, params: ResponseParameters) -> dict[str, ArmCourse]:
         """The MADRS course of every calibration arm under ``params``."""
         out = {}
         for name, (population, times, occupancy) in self._prepared.items():
-            out[name] = simulate_arm(self.arms[name], population, times, params, occupancy=occupancy)
+            out[name] = simulate_arm(self.arms[name], population, times, params, stimulus=occupancy)
         return out
 
     @staticmethod

@@ -8,7 +8,7 @@ in both cases and are combined in order, so a run is bitwise identical with or w
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 
@@ -33,6 +33,7 @@ from ..response import (
     simulate_arm,
     time_to_relapse_days,
 )
+from ..response.observation import observe
 from ..simulate import ProgressCallback
 from .costs import cost_per_success, cost_until, session_prices
 from .results import ArmResult, Estimate, MeanCourse, TrialResult, km_median, mean, proportion
@@ -40,8 +41,8 @@ from .spec import COST_KINDS, EndpointSpec, TrialSpec, check_doses, prefixed
 
 DEFAULT_CHUNK_SIZE = 1000
 """Patients per chunk: bounds memory (the occupancy grid is ``(chunk, ~hourly points)``) and is the unit of work."""
-RELAPSE_STEP_H = 6.0
-"""Relapse is looked for every 6 h after the response assessment."""
+RELAPSE_VISIT_H = 84.0
+"""Relapse is assessed at twice-weekly visits (every 3.5 days) from the response assessment."""
 _DECIMALS = 9  # times are rounded so that the same instant is one grid point
 
 
@@ -103,28 +104,43 @@ def plan_arm(arm: Arm, endpoints: Sequence[EndpointSpec], days: FloatArray) -> A
         start, end, _ = _target_times(endpoint, arm)
         parts.append(np.array([start]))
         if endpoint.kind == "time_to_relapse":
-            parts.append(np.arange(start, end + 1e-9, RELAPSE_STEP_H))
+            parts.append(np.arange(start, end + 1e-9, RELAPSE_VISIT_H))
     times = np.unique(np.round(np.concatenate(parts), _DECIMALS)).astype(np.float64)
     targets = []
     for endpoint in endpoints:
         start, end, clock = _target_times(endpoint, arm)
         index = None
         if endpoint.kind == "time_to_relapse":
-            index = np.flatnonzero((times >= round(start, _DECIMALS)) & (times <= round(end, _DECIMALS)))
+            visits = np.round(np.arange(start, end + 1e-9, RELAPSE_VISIT_H), _DECIMALS)
+            index = np.searchsorted(times, visits)
         targets.append(Target(endpoint.id, endpoint.kind, start, endpoint.threshold, index, clock, endpoint.scale))
     course_index = np.searchsorted(times, np.round(days * 24.0, _DECIMALS))
     return ArmPlan(arm, times, course_index, tuple(targets))
 
 
 def summarise_chunk(plan: ArmPlan, population: VirtualPopulation, params: ResponseParameters) -> ChunkSummary:
-    """Simulate one chunk of patients and reduce it with :func:`summarise_course`."""
-    return summarise_course(plan, simulate_arm(plan.arm, population, plan.times_h, params))
+    """Simulate one chunk of patients (observed ratings on every scale the endpoints use) and reduce it."""
+    madrs = simulate_arm(plan.arm, population, plan.times_h, params)
+    others = {}
+    for scale in {t.scale for t in plan.targets} - {"madrs"}:
+        assert madrs.latent is not None
+        scores = observe(madrs.latent, population.noise_key, plan.times_h, scale, params.madrs_sigma)
+        base = observe(population.baseline_madrs[:, None], population.noise_key, np.zeros(1), scale,
+                       params.madrs_sigma)  # fmt: skip
+        others[scale] = ArmCourse(plan.times_h, scores, base[:, 0])
+    return summarise_course(plan, madrs, others)
 
 
-def summarise_course(plan: ArmPlan, madrs_course: ArmCourse) -> ChunkSummary:
-    """Per-patient endpoint values (on each endpoint's scale) and course sums of MADRS at ``plan.times_h``."""
+def summarise_course(
+    plan: ArmPlan, madrs_course: ArmCourse, other_scales: Mapping[str, ArmCourse] | None = None
+) -> ChunkSummary:
+    """Per-patient endpoint values (on each endpoint's scale) and course sums of MADRS at ``plan.times_h``.
+
+    ``other_scales`` holds the observed course on each non-MADRS scale; a scale missing there is read
+    through the linear link of :func:`from_madrs` (for hand-built courses).
+    """
     values: dict[str, tuple[FloatArray, ...]] = {}
-    on_scale = {"madrs": madrs_course}
+    on_scale = {"madrs": madrs_course, **(other_scales or {})}
     for t in plan.targets:
         if t.scale not in on_scale:
             converted = (from_madrs(madrs_course.madrs, t.scale), from_madrs(madrs_course.baseline, t.scale))
