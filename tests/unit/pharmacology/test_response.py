@@ -38,8 +38,9 @@ def test_latent_course_stays_between_zero_and_baseline_and_ratings_are_bounded_i
     assert np.all(course.latent <= population.baseline_madrs[:, None] + 1e-12)
     np.testing.assert_allclose(course.latent[:, 0], population.baseline_madrs)
     assert np.all((course.madrs >= 0) & (course.madrs <= 60) & (course.madrs == np.round(course.madrs)))
-    error = course.madrs - course.latent  # rating error: mean ~0, SD ~ the rounded N(0, sigma)
-    assert abs(error.mean()) < 0.2
+    inside = (course.latent > 10) & (course.latent < 50)  # away from the bounds, where clipping biases the error
+    error = (course.madrs - course.latent)[inside]  # rating error: N(0, sigma) rounded; SE of the mean ~0.07
+    assert abs(error.mean()) < 0.25
     assert 2.5 < error.std() < 3.4
 
 

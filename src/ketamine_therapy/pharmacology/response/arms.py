@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from .parameters import (
     latent_baseline_sd,
     load_parameters,
     patient_effects,
+    session_consolidation,
     session_kick,
 )
 
@@ -44,7 +45,7 @@ class Arm:
     route: Route | None = None
     dose_mg: float | None = None
     dose_mg_per_kg: float | None = None
-    doses_mg: tuple[float, ...] | None = None  # per-session doses (e.g. Spravato 56 then 84 mg)
+    doses_mg: tuple[float, ...] | None = None  # per-session doses (e.g. Spravato 56 then 84 mg); 0 = placebo session
     duration_min: float = 0.0
     background: str | None = None
     background_start_day: float = 1.0
@@ -59,6 +60,8 @@ class Arm:
             raise InvalidInputError("background", f"got {self.background!r}", ", ".join(BACKGROUNDS))
         if self.doses_mg is not None and len(self.doses_mg) != len(self.days):
             raise InvalidInputError("doses_mg", "needs one dose per day", f"{len(self.days)} values")
+        if self.doses_mg is not None and (min(self.doses_mg) < 0 or max(self.doses_mg) <= 0):
+            raise InvalidInputError("doses_mg", f"got {list(self.doses_mg)}", "doses >= 0 mg (0 = placebo session)")
         if self.is_active:
             if self.route is None:
                 object.__setattr__(self, "route", Route.IV if self.drug != "esketamine" else Route.INTRANASAL)
@@ -77,13 +80,26 @@ class Arm:
         """Start of each treatment session (h after the first dose)."""
         return (np.asarray(self.days, dtype=np.float64) - 1.0) * 24.0
 
+    def session_amounts(self) -> tuple[float, ...]:
+        """Per session: the dose (mg, or mg/kg for ``dose_mg_per_kg`` arms); 0 for a placebo session."""
+        if not self.is_active:
+            return (0.0,) * len(self.days)
+        if self.doses_mg is not None:
+            return tuple(float(x) for x in self.doses_mg)
+        amount = self.dose_mg if self.dose_mg is not None else self.dose_mg_per_kg
+        assert amount is not None
+        return (float(amount),) * len(self.days)
+
     def regimen(self) -> Regimen:
-        """The dosing regimen of an active arm."""
+        """The dosing regimen of an active arm (placebo sessions, dose 0, are left out)."""
         assert self.route is not None
         doses = []
-        for k, t in enumerate(self.session_times_h()):
-            amount = self.doses_mg[k] if self.doses_mg is not None else self.dose_mg
-            doses.append(Dose(float(t), self.route, amount_mg=amount, amount_mg_per_kg=self.dose_mg_per_kg,
+        for t, amount in zip(self.session_times_h(), self.session_amounts(), strict=True):
+            if amount <= 0:
+                continue
+            per_kg = self.dose_mg_per_kg is not None
+            doses.append(Dose(float(t), self.route, amount_mg=None if per_kg else amount,
+                              amount_mg_per_kg=amount if per_kg else None,
                               duration_h=self.duration_min / 60.0))  # fmt: skip
         return Regimen(tuple(doses))
 
@@ -144,21 +160,43 @@ def sample_population(
 
 STIMULUS_WINDOW_H = 24.0
 """A session's stimulus is its effect-site occupancy integrated over 24 h (or until the next session)."""
+WASHOUT_H = 48.0
+"""Sessions this far apart are simulated one dose at a time (no drug left from the previous one)."""
 
 
-def session_stimulus(arm: Arm, population: VirtualPopulation) -> FloatArray:
-    """Per patient and session, effect-site NMDA occupancy x h over the session window, ``(n, n_sessions)``."""
+def _stimulus_on_one_grid(arm: Arm, population: VirtualPopulation, extrapolate: bool = False) -> FloatArray:
     sessions = arm.session_times_h()
-    if not arm.is_active:
-        return np.zeros((population.n, sessions.size))
     ends = np.minimum(sessions + STIMULUS_WINDOW_H, np.append(sessions[1:], np.inf))
     grid = occupancy_grid(arm, ends)
-    occupancy = arm_occupancy(arm, population, grid)
+    occupancy = arm_occupancy(arm, population, grid, extrapolate)
     steps = 0.5 * (occupancy[:, 1:] + occupancy[:, :-1]) * np.diff(grid)[None, :]
     cumulative = np.concatenate([np.zeros((population.n, 1)), np.cumsum(steps, axis=1)], axis=1)
     at_start = cumulative[:, np.searchsorted(grid, np.round(sessions, 9))]
     at_end = cumulative[:, np.searchsorted(grid, np.round(ends, 9))]
-    return np.asarray(at_end - at_start)
+    active = np.asarray(arm.session_amounts()) > 0
+    return np.asarray(np.where(active[None, :], at_end - at_start, 0.0))
+
+
+def session_stimulus(arm: Arm, population: VirtualPopulation, extrapolate: bool = False) -> FloatArray:
+    """Per patient and session, effect-site NMDA occupancy x h over the session window, ``(n, n_sessions)``.
+
+    Sessions at least ``WASHOUT_H`` apart do not overlap (ketamine and norketamine are gone by then), so each
+    distinct dose is simulated once and reused; closer sessions are simulated together on one grid.
+    ``extrapolate`` lets the PK model run beyond its validated dose range (said wherever it is used).
+    """
+    sessions = arm.session_times_h()
+    if not arm.is_active:
+        return np.zeros((population.n, sessions.size))
+    if sessions.size > 1 and float(np.diff(sessions).min()) < WASHOUT_H:
+        return _stimulus_on_one_grid(arm, population, extrapolate)
+    amounts = np.asarray(arm.session_amounts())
+    out = np.zeros((population.n, sessions.size))
+    per_kg = arm.dose_mg_per_kg is not None
+    for amount in np.unique(amounts[amounts > 0]):
+        single = replace(arm, days=(1.0,), dose_mg=None if per_kg else float(amount), doses_mg=None,
+                         dose_mg_per_kg=float(amount) if per_kg else None)  # fmt: skip
+        out[:, amounts == amount] = _stimulus_on_one_grid(single, population, extrapolate)
+    return out
 
 
 def occupancy_grid(arm: Arm, eval_times_h: FloatArray) -> FloatArray:
@@ -172,7 +210,7 @@ def occupancy_grid(arm: Arm, eval_times_h: FloatArray) -> FloatArray:
     return np.asarray(grid[grid <= end], dtype=np.float64)
 
 
-def arm_occupancy(arm: Arm, population: VirtualPopulation, grid_h: FloatArray) -> FloatArray:
+def arm_occupancy(arm: Arm, population: VirtualPopulation, grid_h: FloatArray, extrapolate: bool = False) -> FloatArray:
     """Effect-site NMDA occupancy of each patient on ``grid_h``, ``(n, n_grid)``; zeros for placebo."""
     occupancy = np.zeros((population.n, grid_h.size))
     if not arm.is_active:
@@ -182,7 +220,7 @@ def arm_occupancy(arm: Arm, population: VirtualPopulation, grid_h: FloatArray) -
     start = 0
     for chunk in simulate_chunks(
         arm.regimen(), grid_h, population.covariates, model=model, iiv=eta is not None, effect_sites=True,
-        rng=0, eta=eta, extrapolate=False,
+        rng=0, eta=eta, extrapolate=extrapolate,
     ):  # fmt: skip
         effect = {a: chunk.conc_ng_ml[effect_site_name(a)] for a in model.analytes}
         occupancy[start : start + chunk.n_subjects] = nmda_occupancy(effect, model.drug)
@@ -198,11 +236,13 @@ def latent_arm(
     stimulus: FloatArray,
 ) -> FloatArray:
     """Latent MADRS ``(n, n_times)`` of every patient at ascending ``times_h`` (h after the first session)."""
-    effects = patient_effects(params, population.response_eta, population.covariates.age_y, 0.0, 1.0)
+    effects = patient_effects(params, population.response_eta, population.covariates.age_y, 0.0, 1.0,
+                              active_placebo=arm.drug == "midazolam")  # fmt: skip
     background = effects.background if arm.background is not None else np.zeros(population.n)
     start = (arm.background_start_day - 1.0) * 24.0 if arm.background is not None else -1.0
     out = np.empty((population.n, times_h.size))
-    course_many(times_h, arm.session_times_h(), session_kick(stimulus, params), kernel_constants(params),
+    course_many(times_h, arm.session_times_h(), session_kick(stimulus, params),
+                session_consolidation(stimulus, params), kernel_constants(params),
                 population.baseline_madrs, effects.drug_emax, effects.drug_decay_per_h, effects.expectancy,
                 effects.placebo, background, start, out)  # fmt: skip
     return out

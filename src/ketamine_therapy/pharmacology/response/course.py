@@ -4,7 +4,8 @@ Per patient, with sessions at t_k (h) and a per-session kick f_k = u_k^h / (u50^
 
 * ketamine effect S (0-1) jumps at each session, S <- S + f_k (1 - S), and decays between sessions
   at rate k_S (1 - C): a well-consolidated effect decays slowly;
-* consolidation C (0-1) jumps at each session, C <- C + g f_k (1 - C), and wanes at rate k_C;
+* consolidation C (0-1) jumps at each session, C <- C + c_k (1 - C) with c_k = g u_k / (u50_C + u_k) (a
+  second, less saturated exposure-response: durability grows with dose), and wanes at rate k_C;
 * latent MADRS(t) = M0 (1 - Emax S) (1 - acute) (1 - P (1 - e^(-k_P t))) (1 - B (1 - e^(-k_B (t - t_B))))
   with acute = 1 - prod over past sessions of (1 - A e^(-k_A (t - t_k))).
 
@@ -39,10 +40,12 @@ class ArmCourse:
 
 @numba.njit(cache=True)
 def course_one(  # type: ignore[no-untyped-def]
-    times_h, session_h, kick, constants, baseline, emax, k_s, acute, placebo, background, background_start_h, out
+    times_h, session_h, kick, build, constants, baseline, emax, k_s, acute, placebo, background, background_start_h, out
 ):
-    """Latent MADRS of one patient at ``times_h`` (ascending); a session acts on times strictly after it."""
-    gain, k_c, k_a, k_p, k_b = constants[0], constants[1], constants[2], constants[3], constants[4]
+    """Latent MADRS of one patient at ``times_h`` (ascending); a session acts on times strictly after it.
+
+    ``kick`` and ``build`` are the per-session jumps of the effect and of consolidation."""
+    k_c, k_a, k_p, k_b = constants[0], constants[1], constants[2], constants[3]
     s = 0.0
     c = 0.0
     t_state = 0.0
@@ -58,7 +61,7 @@ def course_one(  # type: ignore[no-untyped-def]
                 c *= math.exp(-k_c * dt)
                 t_state = session_h[d]
             s += kick[d] * (1.0 - s)
-            c += gain * kick[d] * (1.0 - c)
+            c += build[d] * (1.0 - c)
             d += 1
         dt = t - t_state
         if dt > 0.0:
@@ -81,12 +84,12 @@ def course_one(  # type: ignore[no-untyped-def]
 
 @numba.njit(parallel=True, cache=True)
 def course_many(  # type: ignore[no-untyped-def]
-    times_h, session_h, kick, constants, baseline, emax, k_s, acute, placebo, background, background_start_h, out
+    times_h, session_h, kick, build, constants, baseline, emax, k_s, acute, placebo, background, background_start_h, out
 ):
-    """:func:`course_one` for every patient (rows of ``kick`` and ``out``; per-patient vectors)."""
+    """:func:`course_one` for every patient (rows of ``kick``, ``build`` and ``out``; per-patient vectors)."""
     for i in numba.prange(out.shape[0]):
-        course_one(times_h, session_h, kick[i], constants, baseline[i], emax[i], k_s[i], acute[i], placebo[i],
-                   background[i], background_start_h, out[i])  # fmt: skip
+        course_one(times_h, session_h, kick[i], build[i], constants, baseline[i], emax[i], k_s[i], acute[i],
+                   placebo[i], background[i], background_start_h, out[i])  # fmt: skip
     return out
 
 

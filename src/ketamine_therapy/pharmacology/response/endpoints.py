@@ -28,8 +28,11 @@ def change_from_baseline(course: ArmCourse, time_h: float) -> FloatArray:
     return _at(course, time_h) - course.baseline
 
 
-def time_to_relapse_days(course: ArmCourse, from_h: float, confirm: int = 2) -> tuple[FloatArray, FloatArray]:
-    """Days from ``from_h`` until response is lost, for patients in response at ``from_h``.
+def time_to_relapse_days(
+    course: ArmCourse, from_h: float, confirm: int = 2, remission_threshold: float | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """Days from ``from_h`` until response is lost, for patients in response at ``from_h`` (or, with
+    ``remission_threshold``, for patients in remission, score <= threshold, at ``from_h``).
 
     The course's times after ``from_h`` are the follow-up visits. Relapse = score above 50% of baseline at
     ``confirm`` consecutive visits (SUSTAIN-1 confirmed relapse on two consecutive assessments); its day is the
@@ -38,6 +41,8 @@ def time_to_relapse_days(course: ArmCourse, from_h: float, confirm: int = 2) -> 
     """
     start = int(np.argmin(np.abs(course.times_h - from_h)))
     responding = course.madrs[:, start] <= 0.5 * course.baseline
+    if remission_threshold is not None:
+        responding = course.madrs[:, start] <= remission_threshold
     later = course.madrs[responding, start:] > 0.5 * course.baseline[responding, None]
     confirmed = later[:, : later.shape[1] - confirm + 1].copy() if later.shape[1] >= confirm else later[:, :0]
     for k in range(1, confirm):

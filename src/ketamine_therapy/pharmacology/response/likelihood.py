@@ -19,7 +19,14 @@ from .._typing import FloatArray, IntArray
 from ..exceptions import InvalidInputError
 from .course import course_one
 from .observation import log_prob_score, scale_code, scale_table
-from .parameters import N_RANDOM_EFFECTS, ResponseParameters, kernel_constants, patient_effects, session_kick
+from .parameters import (
+    N_RANDOM_EFFECTS,
+    ResponseParameters,
+    kernel_constants,
+    patient_effects,
+    session_consolidation,
+    session_kick,
+)
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -82,6 +89,7 @@ def _log_likelihood(  # type: ignore[no-untyped-def]
     table,
     session_h,
     kick,
+    build,
     constants,
     baseline,
     emax,
@@ -92,7 +100,7 @@ def _log_likelihood(  # type: ignore[no-untyped-def]
     background_start_h,
     scratch,
 ):
-    course_one(obs_h, session_h, kick, constants, baseline, emax, k_s, acute, placebo, background,
+    course_one(obs_h, session_h, kick, build, constants, baseline, emax, k_s, acute, placebo, background,
                background_start_h, scratch)  # fmt: skip
     total = 0.0
     for j in range(obs_h.shape[0]):
@@ -108,6 +116,7 @@ def log_density_many(etas: FloatArray, record: PatientRecord, params: ResponsePa
     m = e.shape[0]
     effects = patient_effects(params, e, np.full(m, record.age_y), record.baseline_mean, record.baseline_sd)
     kick = session_kick(np.asarray(record.stimulus, dtype=np.float64), params)
+    build = session_consolidation(np.asarray(record.stimulus, dtype=np.float64), params)
     background = effects.background if record.background_start_h is not None else np.zeros(m)
     start = -1.0 if record.background_start_h is None else float(record.background_start_h)
     obs_h = np.asarray(record.obs_h, dtype=np.float64)
@@ -120,8 +129,9 @@ def log_density_many(etas: FloatArray, record: PatientRecord, params: ResponsePa
     out = -0.5 * (e * e).sum(axis=1) - 0.5 * N_RANDOM_EFFECTS * _LOG_2PI
     for i in range(m):
         out[i] += _log_likelihood(
-            obs_h, obs_value, codes, table, session_h, kick, constants, effects.baseline[i], effects.drug_emax[i],
-            effects.drug_decay_per_h[i], effects.expectancy[i], effects.placebo[i], background[i], start, scratch,
+            obs_h, obs_value, codes, table, session_h, kick, build, constants, effects.baseline[i],
+            effects.drug_emax[i], effects.drug_decay_per_h[i], effects.expectancy[i], effects.placebo[i],
+            background[i], start, scratch,
         )  # fmt: skip
     return np.asarray(out)
 
@@ -140,8 +150,9 @@ def latent_course(
     background = effects.background[0] if record.background_start_h is not None else 0.0
     start = -1.0 if record.background_start_h is None else float(record.background_start_h)
     out = np.empty(np.asarray(times_h).size)
+    stimulus = np.asarray(record.stimulus, dtype=np.float64)
     course_one(np.asarray(times_h, dtype=np.float64), np.asarray(record.session_h, dtype=np.float64),
-               session_kick(np.asarray(record.stimulus, dtype=np.float64), params), kernel_constants(params),
+               session_kick(stimulus, params), session_consolidation(stimulus, params), kernel_constants(params),
                effects.baseline[0], effects.drug_emax[0], effects.drug_decay_per_h[0], effects.expectancy[0],
                effects.placebo[0], background, start, out)  # fmt: skip
     return out

@@ -31,11 +31,13 @@ class ResponseParameters:
     drug_age_logit_per_decade: float  # covariate on drug Emax (logit units per 10 years above 45)
     drug_decay_log_mean: float  # log of the decay rate (1/day) of the ketamine effect without consolidation
     drug_decay_log_sd: float
-    consolidation_gain: float  # fraction of each session's kick that builds consolidation (0-1)
+    consolidation_gain: float  # maximal consolidation built by one session (0-1)
+    consolidation_u50: float  # session stimulus (occupancy x h) giving half that: exposure-graded durability
     consolidation_half_life_days: float  # consolidation wanes with this half-life once sessions stop
     expectancy_logit_mean: float  # logit of the acute post-session (expectancy) fractional reduction
     expectancy_logit_sd: float
     expectancy_half_life_h: float
+    midazolam_expectancy_logit_shift: float  # active placebo (midazolam): added to the expectancy logit
     placebo_logit_mean: float  # logit of the sustained non-specific fractional reduction while in treatment
     placebo_logit_sd: float
     placebo_onset_days: float
@@ -87,8 +89,10 @@ def patient_effects(
     age_y: FloatArray,
     baseline_mean: float | FloatArray,
     baseline_sd: float | FloatArray,
+    active_placebo: bool = False,
 ) -> PatientEffects:
-    """The effects of patients with random effects ``eta`` ``(n, 6)``, ages (y) and latent-baseline prior."""
+    """The effects of patients with random effects ``eta`` ``(n, 6)``, ages (y) and latent-baseline prior;
+    ``active_placebo`` for midazolam sessions (their own sedative/anxiolytic expectancy shift)."""
     e = np.atleast_2d(np.asarray(eta, dtype=np.float64))
     baseline = np.clip(np.asarray(baseline_mean) + np.asarray(baseline_sd) * e[:, 0], 0.0, 60.0)
     age = (np.asarray(age_y, dtype=np.float64) - REFERENCE_AGE_Y) / 10.0
@@ -98,7 +102,11 @@ def patient_effects(
         baseline=np.asarray(baseline, dtype=np.float64),
         drug_emax=emax,
         drug_decay_per_h=np.asarray(decay, dtype=np.float64),
-        expectancy=_logistic(p.expectancy_logit_mean + p.expectancy_logit_sd * e[:, 3]),
+        expectancy=_logistic(
+            p.expectancy_logit_mean
+            + (p.midazolam_expectancy_logit_shift if active_placebo else 0.0)
+            + p.expectancy_logit_sd * e[:, 3]
+        ),
         placebo=_logistic(p.placebo_logit_mean + p.placebo_logit_sd * e[:, 4]),
         background=_logistic(p.background_logit_mean + p.background_logit_sd * e[:, 5]),
     )
@@ -111,12 +119,17 @@ def session_kick(stimulus: FloatArray, p: ResponseParameters) -> FloatArray:
     return np.asarray(q / (1.0 + q))
 
 
+def session_consolidation(stimulus: FloatArray, p: ResponseParameters) -> FloatArray:
+    """Per-session consolidation step (0-1) from the session stimulus: gain u / (u50_C + u)."""
+    u = np.maximum(np.asarray(stimulus, dtype=np.float64), 0.0)
+    return np.asarray(p.consolidation_gain * u / (p.consolidation_u50 + u))
+
+
 def kernel_constants(p: ResponseParameters) -> FloatArray:
-    """Population constants of the course kernel: consolidation gain, its decay, expectancy, placebo and
-    background rates (1/h)."""
+    """Population constants of the course kernel: consolidation decay, expectancy, placebo and background
+    rates (1/h)."""
     ln2 = np.log(2.0)
     return np.array([
-        p.consolidation_gain,
         ln2 / (24.0 * p.consolidation_half_life_days),
         ln2 / p.expectancy_half_life_h,
         1.0 / (24.0 * p.placebo_onset_days),
