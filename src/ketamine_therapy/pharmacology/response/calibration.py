@@ -46,12 +46,11 @@ DEFAULT_SEED = 20261205
 # fitted parameters: (transform, low, high) on the fitted scale
 FITTED: dict[str, tuple[str, float, float]] = {
     "drug_u50": ("log", math.log(0.2), math.log(10.0)),
-    "drug_hill": ("log", math.log(0.5), math.log(10.0)),
+    "drug_hill": ("log", math.log(0.5), math.log(20.0)),
     "drug_emax_logit_mean": ("raw", -3.0, 4.0),
     "drug_emax_logit_sd": ("log", math.log(0.05), math.log(4.0)),
     "drug_decay_log_mean": ("raw", math.log(1 / 200), math.log(2.0)),
     "drug_decay_log_sd": ("log", math.log(0.05), math.log(5.0)),
-    "consolidation_gain": ("logit", -6.0, 6.0),
     "consolidation_u50": ("log", math.log(0.2), math.log(50.0)),
     "consolidation_half_life_days": ("log", math.log(3.0), math.log(1000.0)),
     "expectancy_logit_mean": ("raw", -6.0, 2.0),

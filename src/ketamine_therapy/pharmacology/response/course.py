@@ -4,7 +4,7 @@ Per patient, with sessions at t_k (h) and a per-session kick f_k = u_k^h / (u50^
 
 * ketamine effect S (0-1) jumps at each session, S <- S + f_k (1 - S), and decays between sessions
   at rate k_S (1 - C): a well-consolidated effect decays slowly;
-* consolidation C (0-1) jumps at each session, C <- C + c_k (1 - C) with c_k = g u_k / (u50_C + u_k) (a
+* consolidation C (0-1) jumps at each session, C <- C + c_k (1 - C) with c_k = u_k / (u50_C + u_k) (a
   second, less saturated exposure-response: durability grows with dose), and wanes at rate k_C;
 * latent MADRS(t) = M0 (1 - Emax S) (1 - acute) (1 - P (1 - e^(-k_P t))) (1 - B (1 - e^(-k_B (t - t_B))))
   with acute = 1 - prod over past sessions of (1 - A e^(-k_A (t - t_k))).

@@ -31,8 +31,7 @@ class ResponseParameters:
     drug_age_logit_per_decade: float  # covariate on drug Emax (logit units per 10 years above 45)
     drug_decay_log_mean: float  # log of the decay rate (1/day) of the ketamine effect without consolidation
     drug_decay_log_sd: float
-    consolidation_gain: float  # maximal consolidation built by one session (0-1)
-    consolidation_u50: float  # session stimulus (occupancy x h) giving half that: exposure-graded durability
+    consolidation_u50: float  # session stimulus (occupancy x h) whose consolidation step is 1/2: graded durability
     consolidation_half_life_days: float  # consolidation wanes with this half-life once sessions stop
     expectancy_logit_mean: float  # logit of the acute post-session (expectancy) fractional reduction
     expectancy_logit_sd: float
@@ -120,9 +119,9 @@ def session_kick(stimulus: FloatArray, p: ResponseParameters) -> FloatArray:
 
 
 def session_consolidation(stimulus: FloatArray, p: ResponseParameters) -> FloatArray:
-    """Per-session consolidation step (0-1) from the session stimulus: gain u / (u50_C + u)."""
+    """Per-session consolidation step (0-1) from the session stimulus: u / (u50_C + u)."""
     u = np.maximum(np.asarray(stimulus, dtype=np.float64), 0.0)
-    return np.asarray(p.consolidation_gain * u / (p.consolidation_u50 + u))
+    return np.asarray(u / (p.consolidation_u50 + u))
 
 
 def kernel_constants(p: ResponseParameters) -> FloatArray:
