@@ -21,8 +21,9 @@ from functools import cache
 
 import numpy as np
 
-from ketamine_therapy.pharmacology import Dose, Regimen, Route, simulate, summary
-from ketamine_therapy.pharmacology.models import PKModel
+from ketamine_therapy.pharmacology import Dose, Regimen, Route, get_model, simulate, summary
+from ketamine_therapy.pharmacology.exceptions import ModelDataError
+from ketamine_therapy.pharmacology.models import MammillaryModel, PKModel
 
 from ._table import CALIBRATED, PREDICTED, Tolerance
 
@@ -543,7 +544,23 @@ TARGETS: tuple[Target, ...] = (
         FITTED,
         "Malinovsky 1996 (children; no adult value)",
     ),
-    # -- intramuscular, adults: Tmax fitted (0.5 mg/kg group), Cmax held out -----------------------
+    # -- intramuscular, adults: F and Tmax fitted (0.5 mg/kg group), Cmax held out ------------------
+    Target(
+        "im_f",
+        "F, 35 mg IM (AUC ratio to IV)",
+        Route.IM,
+        35.0,
+        "f",
+        "ketamine",
+        0.93,
+        "",
+        "-",
+        "-",
+        Tolerance.rel(0.01),
+        FITTED,
+        "Clements 1982 via primidi.com (tertiary), adult volunteers",
+        note="Hornik 2018: F 0.41 in children (not used, rule 1)",
+    ),
     Target(
         "im_tmax",
         "Tmax, 0.5 mg/kg IM",
@@ -595,7 +612,10 @@ def model_value(model: PKModel, target: Target) -> float:
     """The model's value of ``target`` (typical 70 kg adult); NaN if the model cannot give the route."""
     if target.route not in model.routes:
         return math.nan
-    conc = _curves(model, target.route, target.dose_mg, target.duration_h, target.per_kg)[target.analyte]
+    try:
+        conc = _curves(model, target.route, target.dose_mg, target.duration_h, target.per_kg)[target.analyte]
+    except ModelDataError:  # the route's published peak is out of this model's reach
+        return math.nan
     if target.metric == "cmax":
         return float(summary.cmax(conc)[0])
     if target.metric == "tmax":
@@ -616,6 +636,15 @@ def model_value(model: PKModel, target: Target) -> float:
         iv = _curves(model, Route.IV, target.dose_mg, 0.0, False)[target.analyte]
         return float(summary.auc_to_infinity(conc, TIMES)[0] / summary.auc_to_infinity(iv, TIMES)[0])
     raise ValueError(f"unknown metric {target.metric!r}")
+
+
+@cache
+def candidate(model_id: str) -> PKModel:
+    """``model_id`` offered every route, for the model choice: the route data are model-independent
+    observables, re-derived for each model; a route whose peak a model cannot reach gives NaN."""
+    data = dict(get_model(model_id).data)
+    data["routes"] = [r.value for r in Route]
+    return MammillaryModel(data)
 
 
 def within(target: Target, value: float) -> bool:
