@@ -1,4 +1,4 @@
-"""Racemic ketamine, intravenous disposition: Kamp 2020 pooled clearance and volume, half-life.
+"""Racemic ketamine, intravenous disposition: Kamp 2020 pooled clearance and volume, Wang 2019 clearance, half-life.
 
 The IV infusion and bolus exposure rows (Zarate 2006, PMC9118341) are in test_racemic_routes.py with
 every other route. Typical 70 kg adult, no random effects.
@@ -19,6 +19,13 @@ pytestmark = pytest.mark.validation
 # Judged like exposures (CL = dose / AUC): ±30% of the pooled mean; the CI is printed with the row.
 KAMP = "Kamp 2020 Anesthesiology meta-analysis (abstract), 18 studies"
 KAMP_CL, KAMP_VD = 79.0, 252.0
+
+# Wang 2019 (PMC6902860, abstract): racemic ketamine 1 mg/kg injected in 10 s, one of two arms of 32 Chinese
+# gastroscopy patients; S-ketamine CL 18.4 +/- 3.4, R-ketamine CL 15.8 +/- 3.1 mL/min/kg. With half the dose
+# as each enantiomer, the racemate's dose/AUC is the harmonic mean of the two:
+# 2 / (1/18.4 + 1/15.8) = 17.0 mL/min/kg = 71.4 L/h at 70 kg.
+WANG_2019 = "Wang 2019 DDDT 13:4135 (PMC6902860, abstract), racemic arm of 32 patients, 1 mg/kg IV in 10 s"
+WANG_CL_L_H = 2.0 / (1.0 / 18.4 + 1.0 / 15.8) * 70.0 * 60.0 / 1000.0
 
 VSS_MISS = (
     "herd-2007's Vss is 141 L, 44% below Kamp's pooled 252 L. Kamp pools 'volume of distribution' over 18 studies "
@@ -41,7 +48,7 @@ def _vss_l(model_id: str) -> float:
     return float(p["V1"][0] + p["V2"][0] + (p["V3"][0] if "V3" in p else 0.0))
 
 
-def test_kamp_2020_clearance(validation: ValidationTable) -> None:
+def test_clearance(validation: ValidationTable) -> None:
     default = default_model("racemic-ketamine").id
     validation.check(
         f"ketamine clearance, dose/AUC_inf after IV, 70 kg ({default})",
@@ -52,6 +59,16 @@ def test_kamp_2020_clearance(validation: ValidationTable) -> None:
         source=KAMP,
         unit="L/h",
         note="95% CI 69-90 L/h; no parameter fitted to it",
+    )
+    validation.check(
+        f"ketamine clearance, dose/AUC_inf after IV, 70 kg ({default})",
+        published=WANG_CL_L_H,
+        model=_iv_clearance_l_h(default),
+        tol=Tolerance.rel(0.30),
+        basis=PREDICTED,
+        source=WANG_2019,
+        unit="L/h",
+        note="harmonic mean of the published S (18.4 +/- 3.4) and R (15.8 +/- 3.1 mL/min/kg) clearances",
     )
     for model in list_models():
         if model.drug == "racemic-ketamine" and model.id != default:
