@@ -1,7 +1,8 @@
 """Trial results: per-arm endpoint estimates with 95% intervals, and the mean MADRS course.
 
 Intervals: proportions by the Wilson score interval, means by the normal approximation
-(mean +/- 1.96 SD / sqrt(n)), Kaplan-Meier medians by a percentile bootstrap with a seeded generator.
+(mean +/- 1.96 SD / sqrt(n)), Kaplan-Meier medians by a percentile bootstrap with a seeded generator,
+Kaplan-Meier relapse proportions by Greenwood's formula, Cox hazard ratios by the Wald interval of the log.
 A value that does not exist (a median never reached, a cost per responder with no responder) is
 ``None`` (JSON ``null``).
 """
@@ -37,8 +38,10 @@ class Estimate:
         def one(x: float | None) -> str:
             if x is None:
                 return "not reached" if kind == "time_to_relapse" else "–"
-            if kind in ("response", "remission"):
+            if kind in ("response", "remission", "relapse_proportion"):
                 return f"{100 * x:.1f}%"
+            if kind == "hazard_ratio":
+                return f"{x:.2f}"
             if kind.startswith("cost_"):
                 return f"${x:,.0f}"
             return f"{x:.1f}" + (" d" if kind == "time_to_relapse" else "")
