@@ -96,3 +96,17 @@ def test_bad_records_name_their_field(kwargs: dict[str, object], field: str) -> 
     with pytest.raises(InvalidInputError) as info:
         PatientRecord(**{**base, **kwargs})  # type: ignore[arg-type]
     assert info.value.field == field
+
+
+def test_patient_session_stimulus_is_graded_and_zero_for_placebo_sessions() -> None:
+    from ketamine_therapy.pharmacology.population import Covariates
+    from ketamine_therapy.pharmacology.response import Arm, patient_session_stimulus
+
+    one = Covariates(np.array([70.0]), np.array([50.0]), np.array([True]), np.array([False]), np.array([False]))
+    esk = Arm("esk", "esketamine", (1.0, 4.0, 8.0), doses_mg=(28.0, 84.0, 0.0))
+    low, high, none = patient_session_stimulus(esk, one)
+    assert 0 < low < high
+    assert none == 0.0
+    iv = patient_session_stimulus(Arm("iv", "racemic-ketamine", (1.0,), dose_mg_per_kg=0.5, duration_min=40), one)
+    assert iv.shape == (1,)
+    assert iv[0] > 0

@@ -1,7 +1,7 @@
 """The antidepressant-response model: session stimulus -> latent MADRS course -> observed ratings
 (see docs/models/response.md)."""
 
-from .arms import Arm, VirtualPopulation, sample_population, session_stimulus, simulate_arm
+from .arms import Arm, VirtualPopulation, patient_session_stimulus, sample_population, session_stimulus, simulate_arm
 from .course import ArmCourse
 from .endpoints import change_from_baseline, kaplan_meier_median, remission_rate, response_rate, time_to_relapse_days
 from .likelihood import PatientRecord, latent_course, log_density, log_density_many
@@ -23,6 +23,7 @@ __all__ = [
     "load_parameters",
     "log_density",
     "log_density_many",
+    "patient_session_stimulus",
     "remission_rate",
     "response_rate",
     "sample_population",

@@ -199,6 +199,17 @@ def session_stimulus(arm: Arm, population: VirtualPopulation, extrapolate: bool 
     return out
 
 
+def patient_session_stimulus(arm: Arm, covariates: Covariates) -> FloatArray:
+    """Per session of ``arm``, the stimulus (occupancy x h) of one patient with ``covariates`` (one subject) and
+    typical PK (random effects 0): the input :class:`~.likelihood.PatientRecord` needs for a real patient."""
+    if covariates.n != 1:
+        raise InvalidInputError("covariates", f"has {covariates.n} subjects", "exactly one patient")
+    models = [arm.pk_model()] if arm.is_active else []
+    one = VirtualPopulation(covariates, np.zeros(1), np.zeros((1, N_RANDOM_EFFECTS)), np.zeros(1, dtype=np.uint64),
+                            {m.id: m.zero_eta(1) for m in models})  # fmt: skip
+    return np.asarray(session_stimulus(arm, one)[0])
+
+
 def occupancy_grid(arm: Arm, eval_times_h: FloatArray) -> FloatArray:
     """Time grid (h) fine after each dose, hourly elsewhere, containing ``eval_times_h``."""
     end = float(max(eval_times_h.max(), arm.session_times_h().max())) + COARSE_STEP_H
