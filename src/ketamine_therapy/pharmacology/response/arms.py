@@ -247,6 +247,7 @@ def latent_arm(
     stimulus: FloatArray,
 ) -> FloatArray:
     """Latent MADRS ``(n, n_times)`` of every patient at ascending ``times_h`` (h after the first session)."""
+    # the latent baselines were drawn with the population; patient_effects' own baseline is not used here
     effects = patient_effects(params, population.response_eta, population.covariates.age_y, 0.0, 1.0,
                               active_placebo=arm.drug == "midazolam")  # fmt: skip
     background = effects.background if arm.background is not None else np.zeros(population.n)

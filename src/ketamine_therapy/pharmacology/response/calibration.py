@@ -43,7 +43,7 @@ PRIOR_SD = 3.0
 JACOBIAN_STEP = 0.05
 DEFAULT_N = 2000
 DEFAULT_SEED = 20261205
-# fitted parameters: (transform, low, high) on the fitted scale
+# fitted parameters: ("log" or "raw" scale, low, high) on the fitted scale
 FITTED: dict[str, tuple[str, float, float]] = {
     "drug_u50": ("log", math.log(0.2), math.log(10.0)),
     "drug_hill": ("log", math.log(0.5), math.log(20.0)),
@@ -344,7 +344,7 @@ def to_vector(params: ResponseParameters) -> FloatArray:
     out = []
     for name, (transform, low, high) in FITTED.items():
         v = values[name]
-        x = math.log(v) if transform == "log" else math.log(v / (1 - v)) if transform == "logit" else v
+        x = math.log(v) if transform == "log" else v
         out.append(min(max(x, low), high))
     return np.array(out)
 
@@ -353,9 +353,7 @@ def from_vector(x: FloatArray, template: ResponseParameters) -> ResponseParamete
     """Parameters with the fitted ones replaced by ``x`` (fitting scale)."""
     values = template.as_dict()
     for (name, (transform, _, _)), v in zip(FITTED.items(), x, strict=True):
-        values[name] = float(
-            math.exp(v) if transform == "log" else 1 / (1 + math.exp(-v)) if transform == "logit" else v
-        )
+        values[name] = float(math.exp(v) if transform == "log" else v)
     return ResponseParameters.from_mapping(values)
 
 

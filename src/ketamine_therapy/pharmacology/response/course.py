@@ -18,7 +18,6 @@ import math
 from dataclasses import dataclass
 
 import numba
-import numpy as np
 
 from .._typing import FloatArray
 
@@ -91,8 +90,3 @@ def course_many(  # type: ignore[no-untyped-def]
         course_one(times_h, session_h, kick[i], build[i], constants, baseline[i], emax[i], k_s[i], acute[i],
                    placebo[i], background[i], background_start_h, out[i])  # fmt: skip
     return out
-
-
-def logistic(x: FloatArray) -> FloatArray:
-    """The logistic function."""
-    return np.asarray(1.0 / (1.0 + np.exp(-x)))
