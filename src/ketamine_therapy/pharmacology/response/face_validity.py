@@ -119,6 +119,9 @@ def face_validity(n: int = 4000, seed: int = 11, params: ResponseParameters | No
     for drug in ("midazolam", "placebo"):
         course = run(Arm(drug, drug, (1.0,)), np.array([24.0]))
         out.append(Quantity(f"{drug} (single session)", "response day 1", *response(course, 1.0)))
+    for label, arm in (("single IV 0.5 mg/kg", _iv(0.5)), ("placebo (single session)", Arm("p", "placebo", (1.0,)))):
+        course = run(arm, np.array([56.0 * 24.0]))
+        out.append(Quantity(label, "MADRS change day 56", *_mean(course.madrs[:, -1] - course.baseline)))
     out += _maintenance(p, population, run)
     for age in (30.0, 70.0):
         older = sample_population(n, np.random.default_rng(seed), age_y=(age, 3.0), models=[esketamine],
