@@ -60,6 +60,7 @@ FITTED: dict[str, tuple[str, float, float]] = {
     "placebo_logit_mean": ("raw", -6.0, 2.0),
     "placebo_logit_sd": ("log", math.log(0.05), math.log(6.0)),
     "placebo_onset_days": ("log", math.log(0.2), math.log(60.0)),
+    "placebo_half_life_days": ("log", math.log(7.0), math.log(3650.0)),
     "background_logit_mean": ("raw", -6.0, 3.0),
     "background_logit_sd": ("log", math.log(0.05), math.log(6.0)),
 }

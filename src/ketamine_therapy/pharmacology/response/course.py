@@ -6,7 +6,8 @@ Per patient, with sessions at t_k (h) and a per-session kick f_k = u_k^h / (u50^
   at rate k_S (1 - C): a well-consolidated effect decays slowly;
 * consolidation C (0-1) jumps at each session, C <- C + c_k (1 - C) with c_k = u_k / (u50_C + u_k) (a
   second, less saturated exposure-response: durability grows with dose), and wanes at rate k_C;
-* latent MADRS(t) = M0 (1 - Emax S) (1 - acute) (1 - P (1 - e^(-k_P t))) (1 - B (1 - e^(-k_B (t - t_B))))
+* latent MADRS(t) = M0 (1 - Emax S) (1 - acute) (1 - P (1 - e^(-k_P t)) e^(-k_W t)) (1 - B (1 - e^(-k_B (t - t_B))))
+  (the sustained non-specific response P builds with rate k_P and wanes with rate k_W)
   with acute = 1 - prod over past sessions of (1 - A e^(-k_A (t - t_k))).
 
 Between sessions both states have a closed form, so the course is exact at any time.
@@ -44,7 +45,7 @@ def course_one(  # type: ignore[no-untyped-def]
     """Latent MADRS of one patient at ``times_h`` (ascending); a session acts on times strictly after it.
 
     ``kick`` and ``build`` are the per-session jumps of the effect and of consolidation."""
-    k_c, k_a, k_p, k_b = constants[0], constants[1], constants[2], constants[3]
+    k_c, k_a, k_p, k_b, k_w = constants[0], constants[1], constants[2], constants[3], constants[4]
     s = 0.0
     c = 0.0
     t_state = 0.0
@@ -74,7 +75,7 @@ def course_one(  # type: ignore[no-untyped-def]
             remaining *= 1.0 - acute * math.exp(-k_a * (t - session_h[k]))
         value = baseline * (1.0 - emax * s) * remaining
         if t > 0.0:
-            value *= 1.0 - placebo * (1.0 - math.exp(-k_p * t))
+            value *= 1.0 - placebo * (1.0 - math.exp(-k_p * t)) * math.exp(-k_w * t)
         if background > 0.0 and t > background_start_h:
             value *= 1.0 - background * (1.0 - math.exp(-k_b * (t - background_start_h)))
         out[j] = value

@@ -40,6 +40,7 @@ class ResponseParameters:
     placebo_logit_mean: float  # logit of the sustained non-specific fractional reduction while in treatment
     placebo_logit_sd: float
     placebo_onset_days: float
+    placebo_half_life_days: float  # the sustained non-specific response wanes with this half-life
     background_logit_mean: float  # logit of the response to a newly started oral antidepressant
     background_logit_sd: float
     background_onset_days: float  # fixed (Taylor 2006, data/calibration_targets.yaml)
@@ -133,6 +134,7 @@ def kernel_constants(p: ResponseParameters) -> FloatArray:
         ln2 / p.expectancy_half_life_h,
         1.0 / (24.0 * p.placebo_onset_days),
         1.0 / (24.0 * p.background_onset_days),
+        ln2 / (24.0 * p.placebo_half_life_days),
     ])  # fmt: skip
 
 
