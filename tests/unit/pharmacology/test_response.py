@@ -59,18 +59,21 @@ def test_placebo_has_no_drug_effect_but_an_expectancy_effect(population) -> None
     assert 0.0 < response_rate(placebo, 24.0).mean() < response_rate(active, 24.0).mean()  # placebo responders exist
 
 
-def test_repeated_infusions_accumulate_and_last_longer(population) -> None:
-    times = np.array([0.0, 12 * 24.0, 40 * 24.0])
+def test_repeated_infusions_accumulate_and_maintenance_holds_the_effect(population) -> None:
+    times = np.array([0.0, 12 * 24.0])
     one = simulate_arm(_iv(0.5), population, times)
     six = simulate_arm(_iv(0.5, (1, 3, 5, 8, 10, 12)), population, times)
     assert response_rate(six, 12 * 24.0).mean() > response_rate(one, 12 * 24.0).mean()
-    assert six.latent is not None
-    assert one.latent is not None
-    # four weeks after the last session, what is left of the six-session effect exceeds what is left of one session
-    # four weeks after it (same patients, consolidation slows the decay)
-    late_one = simulate_arm(_iv(0.5), population, np.array([0.0, 29 * 24.0]))
-    assert late_one.latent is not None
-    assert np.mean(six.latent[:, 2]) < np.mean(late_one.latent[:, 1])
+    # weekly sessions for 8 weeks vs the same first 4 weeks then placebo sessions: same patients, day 56
+    days = tuple(1.0 + 7.0 * k for k in range(9))
+    kept = Arm("kept", "racemic-ketamine", days, doses_mg=(40.0,) * 9)
+    stopped = Arm("stopped", "racemic-ketamine", days, doses_mg=(40.0,) * 5 + (0.0,) * 4)
+    late = np.array([0.0, 56 * 24.0])
+    kept_course, stopped_course = (simulate_arm(a, population, late) for a in (kept, stopped))
+    assert kept_course.latent is not None
+    assert stopped_course.latent is not None
+    assert np.all(kept_course.latent[:, 1] <= stopped_course.latent[:, 1] + 1e-9)
+    assert kept_course.latent[:, 1].mean() < stopped_course.latent[:, 1].mean() - 1.0
 
 
 def test_background_antidepressant_only_where_switched_on(population) -> None:

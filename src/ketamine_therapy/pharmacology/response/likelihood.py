@@ -81,7 +81,9 @@ class PatientRecord:
         return np.array([scale_code(s) for s in self.obs_scale], dtype=np.int64)
 
 
-@numba.njit(cache=True)
+# Not cached on disk: numba does not invalidate a cached function when a jitted function it calls from another module
+# (course_one, log_prob_score) changes, so a stale cache would silently evaluate an old model. Compiles in ~1 s.
+@numba.njit(cache=False)
 def _log_likelihood(  # type: ignore[no-untyped-def]
     obs_h,
     obs_value,
