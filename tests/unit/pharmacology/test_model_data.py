@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import yaml
 
-from ketamine_therapy.pharmacology import Covariates, Route, get_model, list_models
+from ketamine_therapy.pharmacology import Covariates, Dose, Regimen, Route, get_model, list_models, simulate
 from ketamine_therapy.pharmacology._data import list_files, load
+from ketamine_therapy.pharmacology.exceptions import ModelDataError
 from ketamine_therapy.pharmacology.models import MammillaryModel
 
 REFERENCE = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "pharmacology.yaml"
@@ -121,3 +122,23 @@ def test_herd_random_effects_are_its_published_bsv() -> None:
     bsv = {name: float(sd) for name, sd in zip(model.eta_names, np.sqrt(np.diag(model.omega)), strict=True)}
     parent = {name: sd for name, sd in bsv.items() if name.startswith("parent.")}
     assert parent == pytest.approx({"parent.V1": 0.64, "parent.V2": 0.517, "parent.CL": 0.381, "parent.Q": 0.19})
+
+
+def test_a_lag_time_holds_the_dose_back_until_it_has_passed() -> None:
+    model = get_model("herd-2007")
+    assert isinstance(model, MammillaryModel)
+    lag = model.absorption(Route.ORAL)[0].lag_h
+    assert lag > 0
+    times = np.array([0.0, lag - 1 / 60, lag + 1 / 60, 2.0])
+    conc = simulate(Regimen((Dose(0.0, Route.ORAL, amount_mg=25.0),)), times, model=model).conc_ng_ml
+    assert conc["ketamine"][0, 1] == 0.0
+    assert conc["norketamine"][0, 1] == 0.0
+    assert conc["ketamine"][0, 2] > 0.0
+
+
+def test_a_published_peak_out_of_reach_is_a_data_error() -> None:
+    """Clements' 123 L central volume cannot reach the intranasal Cmax at F 0.13: refused, not bent."""
+    data = dict(get_model("clements-1981").data)
+    data["routes"] = [*data["routes"], "intranasal"]
+    with pytest.raises(ModelDataError, match="intranasal Cmax"):
+        MammillaryModel(data).absorption(Route.INTRANASAL)
