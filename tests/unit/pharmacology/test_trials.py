@@ -363,3 +363,27 @@ def test_run_trial_relapse_proportion_and_hazard_ratio() -> None:
         assert value["estimate"] is None or 0 <= value["ci95"][0] <= value["estimate"] <= value["ci95"][1] <= 1
     hr = result["ketamine"]["endpoints"]["hr"]
     assert hr["estimate"] is None or hr["ci95"][0] < hr["estimate"] < hr["ci95"][1]
+
+
+def test_parameter_uncertainty_adds_the_between_draw_variance() -> None:
+    from ketamine_therapy.pharmacology.trials.results import Z95, Estimate
+    from ketamine_therapy.pharmacology.trials.runner import _widened
+
+    def normal(centre: float, se: float) -> Estimate:
+        return Estimate(centre, (centre - Z95 * se, centre + Z95 * se))
+
+    pooled = normal(-10.0, 0.5)
+    # per-draw estimates: centres with SD 2, each with sampling SE 1 -> parameter variance 4 - 1 = 3
+    centres = [-12.0, -10.0, -8.0, -10.0 + 2 * math.sqrt(2), -10.0 - 2 * math.sqrt(2)]
+    sd = float(np.std(centres, ddof=1))
+    widened = _widened("change", pooled, [normal(c, 1.0) for c in centres])
+    assert widened.estimate == -10.0
+    low, high = widened.ci95
+    assert high - low == pytest.approx(2 * Z95 * math.sqrt(sd**2 - 1.0 + 0.25))  # type: ignore[operator]
+    # draws that vary less than their own sampling error add nothing
+    assert _widened("change", pooled, [normal(c, 5.0) for c in centres]).ci95 == pytest.approx(pooled.ci95)
+    # proportions stay within 0-1; ratios are widened on the log scale
+    rate = _widened("response", normal(0.9, 0.01), [normal(c, 0.01) for c in (0.7, 0.9, 1.0)])
+    assert 0.0 <= rate.ci95[0] <= rate.ci95[1] <= 1.0  # type: ignore[operator]
+    ratio = _widened("hazard_ratio", Estimate(0.5, (0.4, 0.625)), [Estimate(x, (x * 0.8, x / 0.8)) for x in (0.3, 0.8)])
+    assert ratio.ci95[0] * ratio.ci95[1] == pytest.approx(0.25)  # type: ignore[operator]

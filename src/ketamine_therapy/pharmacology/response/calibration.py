@@ -186,7 +186,8 @@ class Calibration:
             model_spec = self.arm_specs[group]
             models = [arm.pk_model()] if arm.is_active else []
             population = sample_population(
-                self.n, rng, baseline_madrs=tuple(model_spec.get("baseline_madrs", defaults["baseline_madrs"])),
+                self.n * int(model_spec.get("n_factor", 1)), rng,
+                baseline_madrs=tuple(model_spec.get("baseline_madrs", defaults["baseline_madrs"])),
                 weight_kg=tuple(defaults["weight_kg"]), age_y=tuple(model_spec.get("age_y", defaults["age_y"])),
                 models=models, madrs_sigma=self.sigma,
             )  # fmt: skip
@@ -238,9 +239,9 @@ class Calibration:
         days = start + np.arange(0.0, RELAPSE_HORIZON_DAYS + 1e-9, RELAPSE_VISIT_DAYS)
         course = self._observed(latent, t["arm"], days)
         offset = start - float(t.get("clock_from_day", start))
-        batches = np.array_split(np.arange(self.n), MC_BATCHES)
+        n = self.prepared[t["arm"]].population.n
         values = []
-        for index in [np.arange(self.n), *batches]:
+        for index in [np.arange(n), *np.array_split(np.arange(n), MC_BATCHES)]:
             part = ArmCourse(course.times_h, course.madrs[index], course.baseline[index])
             d, e = time_to_relapse_days(part, start * 24.0)
             values.append(min(kaplan_meier_median(d, e) + offset, RELAPSE_HORIZON_DAYS))
@@ -282,7 +283,8 @@ class Calibration:
 
     def _sustain_measure(self, latent: dict[str, FloatArray], t: dict[str, Any]) -> FloatArray:
         """The row's value on all patients, then on each of ``MC_BATCHES`` patient batches."""
-        subsets = [np.arange(self.n), *np.array_split(np.arange(self.n), MC_BATCHES)]
+        n = self.prepared[t["arm"]].population.n
+        subsets = [np.arange(n), *np.array_split(np.arange(n), MC_BATCHES)]
         results = []
         chosen, days, event = self.sustain_relapse(latent, t["arm"], t["select"])
         for index in subsets:
