@@ -1,8 +1,8 @@
 """Population PK benchmark: the exact batched solver vs a per-subject LSODA baseline.
 
 Scenario: the IV acute series (racemic ketamine 0.5 mg/kg over 40 min on days 1, 3, 5, 8, 10,
-12; ``iv_acute_series()``) with the default racemic model (clements-1981: two-compartment parent
-+ two-compartment norketamine), log-normal IIV on clearance and central volume (``iiv=True``),
+12; ``iv_acute_series()``) with the default racemic model (herd-2007: two-compartment parent
++ two-compartment norketamine), log-normal IIV on the model's parameters (Herd 2007: V1, V2, CL, Q; ``iiv=True``),
 covariates from ``sample_covariates``, both analytes every 5 min for 21 days (6,049 float64
 points per analyte and subject).
 

@@ -13,4 +13,4 @@ def test_readme_python_blocks_run(capsys) -> None:  # type: ignore[no-untyped-de
     assert blocks
     for block in blocks:
         exec(compile(block, str(README), "exec"), {})
-    assert "177.3" in capsys.readouterr().out
+    assert "253.4" in capsys.readouterr().out

@@ -98,7 +98,7 @@ def test_invalid_requests_name_the_field_and_what_is_allowed(changes: dict[str, 
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
-        ({"model": "herd-2007", "route": "im", "dose_mg_per_kg": 0.5}, "route"),  # a paediatric IV-only model
+        ({"model": "hornik-2018", "route": "im", "dose_mg_per_kg": 0.5}, "route"),  # a paediatric IV-only model
         ({"dose_mg_per_kg": 9.0}, "dose_mg_per_kg"),  # above the model's validated dose range
         ({"route": "oral"}, "dose"),  # no default oral dose
     ],
@@ -152,8 +152,9 @@ def test_a_request_from_form_text() -> None:
 
 def test_routes_by_model_lists_only_web_routes() -> None:
     routes = routes_by_model()
-    assert routes["clements-1981"] == ("iv", "im", "intranasal", "sublingual", "oral")
-    assert routes["herd-2007"] == ("iv",)
+    assert routes["clements-1981"] == ("iv", "im", "sublingual", "oral")
+    assert routes["herd-2007"] == ("iv", "im", "intranasal", "sublingual", "oral")
+    assert routes["hornik-2018"] == ("iv",)
 
 
 # -- permissions -----------------------------------------------------------------------------------------

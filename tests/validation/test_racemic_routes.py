@@ -1,142 +1,99 @@
-"""Racemic ketamine, extravascular routes: bioavailability, norketamine/ketamine ratio, Tmax.
+"""Racemic ketamine, every route: published Cmax, Tmax, AUC and norketamine against the default model.
 
-F, the norketamine/ketamine AUC ratio and Tmax of each route are the published observables the
-route data (src/.../data/routes/racemic_ketamine.yaml) are solved from, so these rows are
-``calibrated``: they check that the derivation (F -> fraction to the central compartment, AUC
-ratio -> presystemic norketamine formation, Tmax -> ka) reproduces its own targets once the doses
-run through the solver. Default racemic model (clements-1981), typical 70 kg adult.
+The rows live in ``_racemic_targets.py`` (fitted or held out, with n, spread and tolerance). A second
+test scores every registered racemic model on the held-out rows: the model choice of
+docs/models/pharmacokinetics.md, and the check that the default is the best of them.
 """
 
 from __future__ import annotations
 
-from functools import cache
+import math
 
 import numpy as np
 import pytest
 
-from ketamine_therapy.pharmacology import Dose, Regimen, Route, default_model, simulate, summary
+from ketamine_therapy.pharmacology import Dose, Regimen, Route, default_model, list_models, simulate, summary
 
-from ._table import CALIBRATED, Tolerance, ValidationTable
+from ._racemic_targets import MODEL_CHOICE_KEYS, TARGETS, Target, candidate, model_value, within
+from ._table import Tolerance, ValidationTable
 
 pytestmark = pytest.mark.validation
 
-WINDOW_H = 72.0  # > 20 terminal half-lives of ketamine (~3 h) and > 7 of norketamine (~9 h)
-TIMES = np.arange(0.0, WINDOW_H + 1e-9, 1.0 / 60.0)
-DOSE_MG = 25.0
-
-# Calibrated rows: the model reproduces its own inputs up to quadrature (linear-up/log-down
-# trapezoids on a 1-min grid, tail extrapolated from the last points); 1% is a numerical
-# tolerance, far tighter than any published uncertainty (e.g. Rolan SL F 90% CI 27-31%).
-DERIVATION_TOL = Tolerance.rel(0.01)
-
-# ka is solved so the typical subject peaks at Tmax on a 10-s grid (brentq in log ka); evaluated
-# here on the same 10-s grid, the peak should be within a grid step or two: ±2 min.
-TMAX_TOL = Tolerance.absolute(2.0 / 60.0)
-
-F_TARGETS = {
-    Route.ORAL: (0.20, "Yanagihara 2003 (abstract); Clements 1982 17%, Chong 2009 24%"),
-    Route.SUBLINGUAL: (0.29, "Rolan 2014 BJCP (abstract, 90% CI 27-31%); Yanagihara ~30%"),
-    Route.RECTAL: (0.30, "Yanagihara 2003 (abstract)"),
-    Route.INTRANASAL: (0.45, "Yanagihara 2003 (abstract); other sources 11-50%"),
-    Route.IM: (0.93, "Clements 1982 via primidi.com (tertiary)"),
-}
-
-NK_RATIO_TARGETS = {
-    Route.ORAL: (5.0, "Chong 2009 Clin Drug Investig (abstract)", ""),
-    Route.SUBLINGUAL: (2.1, "Chong 2009 Clin Drug Investig (abstract)", ""),
-    Route.RECTAL: (
-        2.1,
-        "Chong 2009 sublingual value, borrowed",
-        "no rectal ratio published; the model uses the sublingual one (routes yaml)",
+KNOWN_MISSES = {
+    "zarate_peak": (
+        "herd-2007 peaks at 253 ng/mL, +37% over Zarate 2006's 185 (no dispersion published, via a review); the "
+        "same model is within 2% of the IV AUC and 32% low at 2 min after a bolus: no registered model meets the "
+        "infusion peak and the bolus level together (model-choice table)."
     ),
-}
-
-TMAX_TARGETS = {
-    Route.SUBLINGUAL: (0.75, "Rolan 2014 BJCP (abstract): median 0.75 h, range 0.25-1.0", ""),
-    Route.ORAL: (0.96, "Chong 2006 Pain Med (routes yaml)", "not in shared reference"),
-    Route.IM: (0.1667, "5-15 min midpoint, primidi.com (routes yaml)", "not in shared reference"),
-    Route.INTRANASAL: (
-        0.2667,
-        "PMC9118341 Table 6, 16 min (routes yaml)",
-        "not in shared reference",
-    ),
-    Route.RECTAL: (
-        0.70,
-        "Malinovsky 1996, children (routes yaml)",
-        "not in shared reference; paediatric",
+    "bolus_2min": (
+        "herd-2007 gives 200 ng/mL 2 min after 10 mg IV, 32% below the published 296 (GSD 1.71, n=9; the 95% CI "
+        "of the geometric mean is 209-420); clements-1981 gives 77 (-74%)."
     ),
 }
 
 
-@cache
-def _auc_inf(route: Route, analyte: str, dose_mg: float = DOSE_MG) -> float:
-    result = simulate(Regimen((Dose(0.0, route, amount_mg=dose_mg),)), TIMES)
-    return float(summary.auc_to_infinity(result.conc_ng_ml[analyte], TIMES)[0])
+def _row(target: Target) -> object:
+    marks = [pytest.mark.xfail(strict=True, raises=AssertionError, reason=KNOWN_MISSES[target.key])] if (
+        target.key in KNOWN_MISSES
+    ) else []  # fmt: skip
+    return pytest.param(target, id=target.key, marks=marks)
 
 
-def _model_id() -> str:
-    return default_model("racemic-ketamine").id
-
-
-@pytest.mark.parametrize("route", list(F_TARGETS), ids=str)
-def test_bioavailability_as_auc_ratio(route: Route, validation: ValidationTable) -> None:
-    published, source = F_TARGETS[route]
-    ratio = _auc_inf(route, "ketamine") / _auc_inf(Route.IV, "ketamine")
+@pytest.mark.parametrize("target", [_row(t) for t in TARGETS])
+def test_published_exposure(target: Target, validation: ValidationTable) -> None:
+    model = default_model("racemic-ketamine")
     validation.check(
-        f"F {route.value}: AUC_inf({route.value})/AUC_inf(IV), {DOSE_MG:g} mg each ({_model_id()})",
-        published=published,
-        model=ratio,
-        tol=DERIVATION_TOL,
-        basis=CALIBRATED,
-        source=source,
+        f"{target.analyte} {target.label} ({model.id})",
+        published=target.published,
+        model=model_value(model, target),
+        tol=target.tol,
+        basis=target.basis,
+        source=f"{target.source}; n={target.n}, {target.spread}",
+        unit=target.unit,
+        note=target.note,
     )
     validation.conclude()
 
 
-@pytest.mark.parametrize("route", list(NK_RATIO_TARGETS), ids=str)
-def test_norketamine_to_ketamine_auc_ratio(route: Route, validation: ValidationTable) -> None:
-    published, source, note = NK_RATIO_TARGETS[route]
-    ratio = _auc_inf(route, "norketamine") / _auc_inf(route, "ketamine")
+def _score(model_id: str) -> tuple[int, float]:
+    """(rows within tolerance, mean |log(model / published)|) over the held-out rows; missing routes count as misses."""
+    model = candidate(model_id)
+    values = [(t, model_value(model, t)) for t in TARGETS if t.key in MODEL_CHOICE_KEYS]
+    errors = [abs(math.log(v / t.published)) if math.isfinite(v) and v > 0 else math.inf for t, v in values]
+    return sum(within(t, v) for t, v in values), float(np.mean(errors))
+
+
+def test_default_is_the_best_registered_racemic_model(validation: ValidationTable) -> None:
+    candidates = [m.id for m in list_models() if m.drug == "racemic-ketamine"]
+    scores = {m: _score(m) for m in candidates}
+    for model_id in candidates:
+        hits, error = scores[model_id]
+        validation.info(
+            f"model choice: held-out rows within tolerance ({model_id})",
+            published=f"{len(MODEL_CHOICE_KEYS)} rows",
+            model=f"{hits} (mean |log error| {error:.2f})",
+            source="held-out rows, every route offered to every model; an unreachable peak is a miss",
+        )
+    best = max(candidates, key=lambda m: (scores[m][0], -scores[m][1]))
     validation.check(
-        f"norketamine/ketamine AUC_inf ratio, {route.value} ({_model_id()})",
-        published=published,
-        model=ratio,
-        tol=DERIVATION_TOL,
-        basis=CALIBRATED,
-        source=source,
-        note=note,
+        "held-out rows within tolerance, default minus best",
+        published=0.0,
+        model=float(scores[default_model("racemic-ketamine").id][0] - scores[best][0]),
+        tol=Tolerance.absolute(0.0),
+        basis="predicted",
+        source=f"best: {best}",
     )
     validation.conclude()
 
 
-@pytest.mark.parametrize("route", list(TMAX_TARGETS), ids=str)
-def test_tmax(route: Route, validation: ValidationTable) -> None:
-    published, source, note = TMAX_TARGETS[route]
-    times = np.arange(0.0, 4.0 + 1e-9, 1.0 / 360.0)
-    result = simulate(Regimen((Dose(0.0, route, amount_mg=DOSE_MG),)), times)
-    validation.check(
-        f"ketamine Tmax, {route.value} ({_model_id()})",
-        published=published,
-        model=float(summary.tmax(result.conc_ng_ml["ketamine"], times)[0]),
-        tol=TMAX_TOL,
-        basis=CALIBRATED,
-        source=source,
-        unit="h",
-        note=note,
-    )
-    validation.conclude()
+def test_norketamine_exposure_yanagihara_information(validation: ValidationTable) -> None:
+    """Yanagihara 2003 (n = 3, no dispersion) norketamine AUCs: printed, not judged.
 
-
-def test_yanagihara_2003_norketamine_exposure_information(validation: ValidationTable) -> None:
-    """Absolute norketamine exposure (not a calibration input): printed, not judged.
-
-    Yanagihara 2003 (n = 3, no dispersion in the abstract) gives norketamine AUCs after 50 mg
-    oral, sublingual and rectal and 25 mg intranasal. Only the oral value is stated per
-    enantiomer (500 ng·h/mL each, so ~1000 racemic); whether the others are per enantiomer is
-    not stated. With n = 3 and no dispersion there is no defensible tolerance; the rows show
-    how the norketamine surrogate (Otto 2021 S-norketamine) compares.
+    Only the oral value is stated per enantiomer (500 ng·h/mL each, so ~1000 racemic); whether the
+    others are per enantiomer is not stated. With n = 3 and no dispersion there is no defensible
+    tolerance.
     """
-    source = "Yanagihara 2003 (abstract; n=3)"
+    model = default_model("racemic-ketamine")
     for route, dose, end_h, published, note in (
         (Route.ORAL, 50.0, 8.0, 1000.0, "500 per enantiomer x 2"),
         (Route.SUBLINGUAL, 50.0, 8.0, (280.0, 460.0), "per enantiomer or racemic: not stated"),
@@ -146,11 +103,21 @@ def test_yanagihara_2003_norketamine_exposure_information(validation: Validation
         times = np.arange(0.0, end_h + 1e-9, 1.0 / 60.0)
         result = simulate(Regimen((Dose(0.0, route, amount_mg=dose),)), times)
         validation.info(
-            f"racemic norketamine AUC0-{end_h:g}h, {dose:g} mg {route.value} ({_model_id()})",
+            f"racemic norketamine AUC0-{end_h:g}h, {dose:g} mg {route.value} ({model.id})",
             published=published,
             model=float(summary.auc(result.conc_ng_ml["norketamine"], times)[0]),
-            source=source,
+            source="Yanagihara 2003 (abstract; n=3)",
             unit="ng·h/mL",
             note=note,
         )
+    times = np.arange(0.0, 4.0 + 1e-9, 1.0 / 360.0)
+    im = simulate(Regimen((Dose(0.0, Route.IM, amount_mg_per_kg=1.0),)), times).conc_ng_ml["ketamine"]
+    validation.info(
+        f"ketamine Cmax, 1.0 mg/kg IM ({model.id})",
+        published=474.0,
+        model=float(summary.cmax(im)[0]),
+        source="Anaesthesist 1984 (PMID 6476334), median at 15 min",
+        unit="ng/mL",
+        note="3.2x the 0.5 mg/kg group's median for 2x the dose: not dose-proportional, so not judged",
+    )
     validation.conclude()

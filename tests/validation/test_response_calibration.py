@@ -1,11 +1,14 @@
 """The calibrated antidepressant-response model against published trial results.
 
-Each target of data/calibration_targets.yaml is one test; fitted targets are ``calibrated``,
-``held_out`` ones (not fitted) are ``predicted``. The virtual populations are the ones the
-calibration used (same seed and size), so the printed values are those of the fit.
+Each target of data/calibration_targets.yaml is one test: fitted rows are ``calibrated``, ``held_out`` rows (never
+in the fit) are ``predicted``. A row passes when |model - published| <= 2 sqrt(SE^2 + MC^2), SE the published
+sampling error and MC the model's Monte-Carlo SE; hazard ratios are compared on the log scale. The virtual
+populations are the calibration's own (same size and seed), so the printed values are those of the fit.
 """
 
 from __future__ import annotations
+
+import math
 
 import pytest
 
@@ -16,27 +19,59 @@ from tests.validation._table import CALIBRATED, PREDICTED, Tolerance, Validation
 
 pytestmark = pytest.mark.validation
 
-CALIBRATION_N = int(load("response_model.yaml").get("calibrated_with", {}).get("n_per_arm", 600))
+CALIBRATED_WITH = load("response_model.yaml").get("calibrated_with", {})
+# Why each known miss happens, by target-id prefix (the numbers are in KNOWN_MISSES).
+CAUSES = {
+    "synapse_": "SYNAPSE day-8 responder counts (1-5 of 11-33) are below what the day-8 mean changes, which the same "
+    "fit matches, imply under the model's between-patient spread",
+    "transform1_": "TRANSFORM-1 (held out) had fewer responders than TRANSFORM-2 (fitted) with the same regimen; the "
+    "model has no between-trial variability, so it predicts TRANSFORM-1 like TRANSFORM-2",
+    "transform3_": "TRANSFORM-3 (>= 65 y, held out): the model has no age effect (none quantified in a fitted "
+    "trial; an IPD meta-analysis found no age moderation) and predicts older adults like younger ones in both arms",
+    "elektd_ket_response_qids": "ELEKT-D (held out): the Carmody linear link of latent MADRS gives fewer QIDS-SR16 "
+    "than MADRS responders; the trial found more",
+    "hu16_": "Hu 2016 (held out, n=13): 'response by 4 weeks' may be cumulative (a time-to-event outcome); the model "
+    "reads response at day 28",
+    "canuso_": "Canuso 2018 / ASPIRE I (held out): suicidal inpatients on intensive standard of care; the model's "
+    "esketamine-placebo difference comes from TRD outpatient trials",
+    "aspire1_": "Canuso 2018 / ASPIRE I (held out): suicidal inpatients on intensive standard of care; the model's "
+    "esketamine-placebo difference comes from TRD outpatient trials",
+    "sustain1_": "SUSTAIN-1: nothing in the model makes a remitted patient worsen while maintenance continues, so "
+    "relapse on continued esketamine is too rare",
+    "han_remission": "Han 2016 pooled remission rises from 24 h to day 7 while response falls; one decaying drug state "
+    "cannot do both",
+    "escape_": "ESCAPE-TRD (held out, secondary source): flexible doses (84 mg assumed) with an ongoing oral "
+    "antidepressant, open label; the model under-predicts week-8 remission and the cause is not established",
+}
 KNOWN_MISSES: dict[str, str] = {
-    "han_remission_7d": (
-        "Han 2016 pooled remission rises from 24 h to day 7 (20.6 -> 26.2%) while response falls (52.2 -> 39.8%); "
-        "in this model both follow one decaying plasticity state, so remission falls too (model 17.3%)."
-    ),
-    "singh_thrice_pbo_d15": (
-        "Singh 2016's thrice-weekly placebo arm improved less (-3.1) than its twice-weekly arm (-5.7); the model's "
-        "per-session expectancy gives more sessions more placebo effect (-7.3). Small placebo arms (n~8-9 each)."
-    ),
-    "synapse_28_d8": (
-        "SYNAPSE shows an esketamine dose-response at the day-8 visit (-9.8/-12.4/-15.3 for 28/56/84 mg); the model's "
-        "plasticity saturates after two doses, so 28 and 56 mg come out like 84 mg (-15.1)."
-    ),
-    "synapse_56_d8": "Same cause as synapse_28_d8: model -15.6 vs -12.4.",
+    "han_remission_7d": "model 0.214 vs published 0.262, band +/-0.047",
+    "synapse_28_resp_d8": "model 0.449 vs published 0.09, band +/-0.17",
+    "synapse_56_resp_d8": "model 0.458 vs published 0.18, band +/-0.23",
+    "transform1_56_response_d28": "model 0.71 vs published 0.541, band +/-0.095",
+    "transform1_84_response_d28": "model 0.707 vs published 0.531, band +/-0.095",
+    "transform1_56_remission_d28": "model 0.572 vs published 0.36, band +/-0.092",
+    "transform1_84_remission_d28": "model 0.575 vs published 0.388, band +/-0.093",
+    "transform3_esk_response_d28": "model 0.715 vs published 0.27, band +/-0.11",
+    "transform3_pbo_response_d28": "model 0.434 vs published 0.133, band +/-0.087",
+    "transform3_esk_remission_d28": "model 0.535 vs published 0.175, band +/-0.092",
+    "transform3_pbo_remission_d28": "model 0.301 vs published 0.067, band +/-0.064",
+    "transform3_esk_change_d28": "model -22.1 vs published -10.05, band +/-3.2",
+    "transform3_pbo_change_d28": "model -14.5 vs published -6.34, band +/-2.3",
+    "escape_esk_remission_w8": "model 0.175 vs published 0.271, band +/-0.05",
+    "elektd_ket_response_qids_end": "model 0.419 vs published 0.554, band +/-0.074",
+    "hu16_ket_response_d28": "model 0.58 vs published 0.923, band +/-0.15",
+    "canuso_diff_4h": "model -11.4 vs published -5.3, band +/-4.2",
+    "aspire1_diff_24h": "model -10.7 vs published -3.8, band +/-2.8",
 }
 
 
 @pytest.fixture(scope="module")
-def rows() -> dict[str, Row]:
-    calibration = Calibration(n_per_arm=CALIBRATION_N)
+def calibration() -> Calibration:
+    return Calibration(n_per_arm=int(CALIBRATED_WITH["n_per_arm"]), seed=int(CALIBRATED_WITH["seed"]))
+
+
+@pytest.fixture(scope="module")
+def rows(calibration: Calibration) -> dict[str, Row]:
     return {r.id: r for r in calibration.rows(load_parameters())}
 
 
@@ -45,35 +80,50 @@ ORDERINGS = [o["id"] for o in load("calibration_targets.yaml")["orderings"]]
 
 
 def _param(target_id: str):  # type: ignore[no-untyped-def]
-    marks = [pytest.mark.xfail(strict=True, raises=AssertionError, reason=KNOWN_MISSES[target_id])] if (
-        target_id in KNOWN_MISSES) else []  # fmt: skip
+    if target_id not in KNOWN_MISSES:
+        return pytest.param(target_id, id=target_id)
+    cause = next(text for prefix, text in CAUSES.items() if target_id.startswith(prefix))
+    marks = [pytest.mark.xfail(strict=True, raises=AssertionError, reason=f"{KNOWN_MISSES[target_id]}. {cause}.")]
     return pytest.param(target_id, marks=marks, id=target_id)
 
 
 @pytest.mark.parametrize("target_id", [_param(t) for t in TARGETS])
 def test_target(target_id: str, rows: dict[str, Row], validation: ValidationTable) -> None:
     row = rows[target_id]
+    log = row.on_log_scale
     validation.check(
-        target_id,
-        published=row.target,
-        model=row.model,
-        tol=Tolerance.absolute(row.tolerance),
+        f"{target_id} (log HR)" if log else target_id,
+        published=math.log(row.target) if log else row.target,
+        model=math.log(row.model) if log else row.model,
+        tol=Tolerance.absolute(row.band),
         basis=PREDICTED if row.held_out else CALIBRATED,
         source=row.source,
+        note=f"SE {row.se:.3g}, Monte-Carlo SE {row.mc_se:.3g}",
     )
     validation.conclude()
 
 
+def test_held_out_share_and_every_row_sourced() -> None:
+    """At least a third of the sourced targets are held out, and every row names its source and sampling error."""
+    targets = load("calibration_targets.yaml")["targets"]
+    held = [t for t in targets if t.get("held_out")]
+    assert len(held) >= len(targets) / 3
+    for t in targets:
+        assert t["source"].strip()
+        assert any(key in t for key in ("n", "se", "sd", "log_se")), t["id"]
+
+
 @pytest.mark.parametrize("ordering_id", ORDERINGS)
-def test_ordering(ordering_id: str, rows: dict[str, Row], validation: ValidationTable) -> None:
-    row = rows[ordering_id]
+def test_ordering(ordering_id: str, calibration: Calibration, validation: ValidationTable) -> None:
+    margins = {o[0]: o for o in calibration.orderings_rows(load_parameters())}
+    _, margin, se, source = margins[ordering_id]
     validation.check(
-        f"{ordering_id}: MADRS change of the better arm minus the worse arm >= 0",
-        published=(0.0, 60.0),
-        model=row.model,
+        f"{ordering_id}: MADRS change of the worse arm minus the better arm (> 2 MC SE)",
+        published=(2 * se, 60.0),
+        model=margin,
         tol=Tolerance.published_range(),
         basis=PREDICTED,
-        source=row.source,
+        source=source,
         unit="points",
     )
     validation.conclude()

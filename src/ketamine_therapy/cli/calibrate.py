@@ -1,58 +1,85 @@
-"""``ketamine-therapy calibrate``: fit the response model to published trials."""
+"""``ketamine-therapy calibrate``: fit the response model to published trials, with parameter uncertainty."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import yaml
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+if TYPE_CHECKING:
+    from ..pharmacology.response.calibration import Row
+
 console = Console(stderr=True)
+HEADER = "# Response-model {what}. Written by `ketamine-therapy calibrate`; do not edit by hand.\n"
 
-DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "pharmacology" / "data" / "response_model.yaml"
+
+def default_output() -> Path:
+    """The user's data directory for calibrations (``$XDG_DATA_HOME`` or ``~/.local/share``), not the package."""
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "ketamine-therapy" / "calibration"
 
 
-def print_rows(rows: list, title: str) -> None:  # type: ignore[type-arg]
-    """Target, model value and tolerance side by side."""
+def print_rows(rows: list[Row], title: str) -> None:
+    """Published value (with SE), model (with Monte-Carlo SE), band and verdict of every target."""
     table = Table(title=title)
-    for column in ("target", "published", "model", "tolerance", "fitted", "result", "source"):
+    for column in ("target", "published (SE)", "model (MC SE)", "band", "", "result"):
         table.add_column(column)
     for r in rows:
-        ordering = r.tolerance == float("inf")
-        result = ("holds" if r.model >= 0 else "FAILS") if ordering else ("pass" if r.passed else "MISS")
-        table.add_row(
-            r.id, "-" if ordering else f"{r.target:g}", f"{r.model:.3g}", "-" if ordering else f"{r.tolerance:g}",
-            "held out" if r.held_out else "fitted", result, r.source[:60],
-        )  # fmt: skip
+        table.add_row(r.id, f"{r.target:.3g} ({r.se:.2g})", f"{r.model:.3g} ({r.mc_se:.2g})",
+                      f"±{r.band:.2g}" + (" log" if r.on_log_scale else ""), "held out" if r.held_out else "fitted",
+                      "pass" if r.passed else "MISS")  # fmt: skip
     Console(width=160).print(table)
 
 
 def calibrate(
-    n: Annotated[int, typer.Option("--n", help="virtual patients per calibration arm")] = 1000,
-    max_evaluations: Annotated[int, typer.Option(help="objective evaluations (Powell)")] = 3000,
-    seed: Annotated[int, typer.Option(help="seed of the virtual populations")] = 20261121,
-    output: Annotated[Path, typer.Option(help="where to write the fitted parameters")] = DEFAULT_OUTPUT,
-    write: Annotated[bool, typer.Option(help="write the fitted parameters")] = True,
+    n: Annotated[int, typer.Option("--n", help="virtual patients per calibration arm")] = 2000,
+    max_evaluations: Annotated[int, typer.Option(help="objective evaluations (least squares)")] = 600,
+    draws: Annotated[int, typer.Option(help="posterior parameter draws to write")] = 200,
+    seed: Annotated[int, typer.Option(help="seed of the virtual populations and the draws")] = 20261205,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            help="directory for response_model.yaml and response_posterior.yaml (default: the user data directory)"
+        ),
+    ] = None,
+    write: Annotated[bool, typer.Option(help="write the fitted parameters and draws")] = True,
 ) -> None:
-    """Fit the antidepressant-response model to the trial targets and print target vs model."""
-    from ..pharmacology.response.calibration import Calibration, fit, parameters_document
+    """Fit the antidepressant-response model to the trial targets; print published vs model for every target."""
+    from ..pharmacology.response.calibration import (
+        Calibration,
+        draws_document,
+        fit,
+        laplace_draws,
+        parameters_document,
+    )
 
     calibration = Calibration(n_per_arm=n, seed=seed)
-    console.print(f"preparing {len(calibration.arms)} arms x {n} virtual patients (PK, occupancy) ...")
-    with console.status("fitting") as status:
+    console.print(f"preparing {len(calibration.arms)} arms x {n} virtual patients (PK stimulus) ...")
+    calibration.prepared  # noqa: B018 - PK once, before the progress bar
+    columns = (TextColumn("fitting"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+               TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("", total=max_evaluations)
 
         def progress(count: int, best: float) -> None:
-            if count % 25 == 0:
-                status.update(f"fitting: {count} evaluations, best objective {best:.3f}")
+            bar.update(task, completed=min(count, max_evaluations), description=f"best {best:.2f}")
 
-        params, objective = fit(calibration, max_evaluations=max_evaluations, progress=progress)
-    console.print(f"objective {objective:.3f}")
-    print_rows(calibration.rows(params), "Calibration: published target vs model")
+        result = fit(calibration, max_evaluations=max_evaluations, progress=progress)
+    console.print(f"objective {result.objective:.3f} after {result.evaluations} evaluations")
+    print_rows(calibration.rows(result.params), "Calibration: published target vs model")
     if write:
-        document = parameters_document(params, calibration, objective)
-        header = "# Response-model parameters. Written by `ketamine-therapy calibrate`; do not edit by hand.\n"
-        output.write_text(header + yaml.safe_dump(document, sort_keys=False))
-        console.print(f"parameters written to {output}")
+        folder = output or default_output()
+        folder.mkdir(parents=True, exist_ok=True)
+        document = parameters_document(result, calibration)
+        (folder / "response_model.yaml").write_text(HEADER.format(what="parameters") + yaml.safe_dump(document,
+                                                    sort_keys=False))  # fmt: skip
+        sample = draws_document(laplace_draws(result, draws, seed), str(document["version"]))
+        (folder / "response_posterior.yaml").write_text(HEADER.format(what="posterior draws") + yaml.safe_dump(
+            sample, sort_keys=False, default_flow_style=None))  # fmt: skip
+        console.print(f"parameters and {draws} posterior draws written to {folder}")

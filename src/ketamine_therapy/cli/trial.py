@@ -40,6 +40,14 @@ def run(
     workers: Annotated[int | None, typer.Option(help="run on a local Dask cluster of N worker processes")] = None,
     scheduler: Annotated[str | None, typer.Option(help="run on the Dask scheduler at this address")] = None,
     chunk_size: Annotated[int | None, typer.Option(help="patients per chunk (default 1000)")] = None,
+    uncertainty: Annotated[
+        str,
+        typer.Option(
+            help="intervals from sampling only, or also from the response "
+            "model's parameter uncertainty (posterior draws): sampling | "
+            "parameters"
+        ),
+    ] = "sampling",
 ) -> None:
     """Simulate a trial: per-arm endpoints with 95% intervals, costs per responder/remitter, mean course."""
     from ..pharmacology.trials import DEFAULT_CHUNK_SIZE, run_trial
@@ -51,7 +59,7 @@ def run(
         trial = load_trial_spec(spec)
         with _progress(True) as progress:
             size = DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size
-            result = run_trial(trial, workers, scheduler, progress, size)
+            result = run_trial(trial, workers, scheduler, progress, size, uncertainty=uncertainty)
     if plot is not None:
         from ..trial_charts import plot_trial
 

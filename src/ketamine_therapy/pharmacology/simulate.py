@@ -4,7 +4,7 @@
 >>> from ketamine_therapy.pharmacology import iv_acute_series, simulate
 >>> result = simulate(iv_acute_series(days=[1]), np.linspace(0, 4, 49))
 >>> round(float(result.conc_ng_ml["ketamine"].max()))
-177
+253
 """
 
 from __future__ import annotations

@@ -112,6 +112,8 @@ class EndpointIn(_Strict):
     after: Literal["last_dose"] | float | None = None
     offset_days: float | None = None
     horizon_days: float | None = None
+    among: Literal["responders", "remitters"] | None = None  # relapse_proportion
+    reference: str | None = Field(default=None, max_length=100)  # hazard_ratio: the comparator arm's name
 
 
 class TrialSpecIn(_Strict):

@@ -75,3 +75,37 @@ def test_unreadable_spec_exits_2(tmp_path: Path) -> None:
     result = run(str(path))
     assert result.returncode == 2
     assert "spec:" in result.stderr
+
+
+def test_parameter_uncertainty_widens_the_intervals(tmp_path: Path) -> None:
+    spec = yaml.safe_load((EXAMPLES / "han_2016_single_infusion.yaml").read_text())
+    spec["population"]["n"] = 400
+    path = tmp_path / "han.json"
+    path.write_text(json.dumps(spec))
+    sampling, parameters = (json.loads(run(str(path), "--json", "--uncertainty", mode).stdout)
+                            for mode in ("sampling", "parameters"))  # fmt: skip
+    assert set(parameters["arms"]) == set(sampling["arms"])
+    for name, arm in parameters["arms"].items():
+        assert "posterior draws" in arm["response_model_version"]
+        for key, value in arm["endpoints"].items():
+            low, high = value["ci95"]
+            plain_low, plain_high = sampling["arms"][name]["endpoints"][key]["ci95"]
+            assert low <= value["estimate"] <= high
+            assert high - low >= plain_high - plain_low
+    bad = run(str(path), "--uncertainty", "everything")
+    assert bad.returncode == 2
+    assert "uncertainty:" in bad.stderr
+
+
+def test_calibrate_writes_parameters_and_draws_to_the_chosen_directory(tmp_path: Path) -> None:
+    """A tiny, seeded calibration run end to end (not a real fit: 40 patients, a few evaluations)."""
+    command = [sys.executable, "-m", "ketamine_therapy.cli", "calibrate", "--n", "40", "--max-evaluations", "3",
+               "--draws", "5", "--output", str(tmp_path / "out")]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    parameters = yaml.safe_load((tmp_path / "out" / "response_model.yaml").read_text())
+    draws = yaml.safe_load((tmp_path / "out" / "response_posterior.yaml").read_text())
+    assert parameters["calibrated_with"]["n_per_arm"] == 40
+    assert len(draws["draws"]) == 5
+    assert all(len(row) == len(draws["names"]) for row in draws["draws"])
+    assert "han_response_24h" in result.stdout

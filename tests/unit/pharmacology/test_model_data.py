@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import yaml
 
-from ketamine_therapy.pharmacology import Covariates, Route, get_model, list_models
+from ketamine_therapy.pharmacology import Covariates, Dose, Regimen, Route, get_model, list_models, simulate
 from ketamine_therapy.pharmacology._data import list_files, load
+from ketamine_therapy.pharmacology.exceptions import ModelDataError
+from ketamine_therapy.pharmacology.models import MammillaryModel
 
 REFERENCE = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "pharmacology.yaml"
 
@@ -97,10 +99,46 @@ def test_random_effects_follow_the_published_omegas() -> None:
     np.testing.assert_allclose(np.cov(eta.T), model.omega, atol=3e-3)
 
 
-@pytest.mark.parametrize("route", [Route.ORAL, Route.SUBLINGUAL, Route.RECTAL, Route.INTRANASAL, Route.IM])
-def test_route_pathways_conserve_the_dose(route: Route) -> None:
-    for pathway in get_model("clements-1981").absorption(route):
+EXTRAVASCULAR = [
+    (model.id, route) for model in list_models() if isinstance(model, MammillaryModel) for route in model.routes
+    if route is not Route.IV
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("model_id", "route"), EXTRAVASCULAR, ids=[f"{m}-{r.value}" for m, r in EXTRAVASCULAR])
+def test_route_pathways_conserve_the_dose(model_id: str, route: Route) -> None:
+    model = get_model(model_id)
+    assert isinstance(model, MammillaryModel)
+    pathways = model.absorption(route)
+    for pathway in pathways:
         assert 0 < pathway.to_central <= 1
         assert 0 <= pathway.to_metabolite <= 1 - pathway.to_central
-    total = sum(p.fraction_of_dose for p in get_model("clements-1981").absorption(route))
-    assert total == pytest.approx(1.0)
+        assert pathway.lag_h >= 0
+    assert sum(p.fraction_of_dose for p in pathways) == pytest.approx(1.0)
+
+
+def test_herd_random_effects_are_its_published_bsv() -> None:
+    model = get_model("herd-2007")
+    bsv = {name: float(sd) for name, sd in zip(model.eta_names, np.sqrt(np.diag(model.omega)), strict=True)}
+    parent = {name: sd for name, sd in bsv.items() if name.startswith("parent.")}
+    assert parent == pytest.approx({"parent.V1": 0.64, "parent.V2": 0.517, "parent.CL": 0.381, "parent.Q": 0.19})
+
+
+def test_a_lag_time_holds_the_dose_back_until_it_has_passed() -> None:
+    model = get_model("herd-2007")
+    assert isinstance(model, MammillaryModel)
+    lag = model.absorption(Route.ORAL)[0].lag_h
+    assert lag > 0
+    times = np.array([0.0, lag - 1 / 60, lag + 1 / 60, 2.0])
+    conc = simulate(Regimen((Dose(0.0, Route.ORAL, amount_mg=25.0),)), times, model=model).conc_ng_ml
+    assert conc["ketamine"][0, 1] == 0.0
+    assert conc["norketamine"][0, 1] == 0.0
+    assert conc["ketamine"][0, 2] > 0.0
+
+
+def test_a_published_peak_out_of_reach_is_a_data_error() -> None:
+    """Clements' 123 L central volume cannot reach the intranasal Cmax at F 0.13: refused, not bent."""
+    data = dict(get_model("clements-1981").data)
+    data["routes"] = [*data["routes"], "intranasal"]
+    with pytest.raises(ModelDataError, match="intranasal Cmax"):
+        MammillaryModel(data).absorption(Route.INTRANASAL)

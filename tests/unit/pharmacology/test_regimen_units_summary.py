@@ -97,16 +97,18 @@ def test_dose_above_validated_range_needs_extrapolate() -> None:
 def test_subjects_outside_the_model_population_need_extrapolate() -> None:
     regimen = iv_acute_series(days=[1])
     with pytest.raises(InvalidInputError, match="age_y"):  # a 40-year-old in a paediatric model
-        simulate(regimen, np.linspace(0, 2, 5), model="herd-2007")
+        simulate(regimen, np.linspace(0, 2, 5), model="hornik-2018")
     with pytest.raises(InvalidInputError, match="weight_kg"):
         simulate(
             regimen,
             np.linspace(0, 2, 5),
-            model="herd-2007",
+            model="hornik-2018",
             covariates=Covariates.typical(weight_kg=90, age_y=10),
         )
+    with pytest.raises(InvalidInputError, match="weight_kg"):  # the default's extrapolated range ends at 150 kg
+        simulate(regimen, np.linspace(0, 2, 5), covariates=Covariates.typical(weight_kg=160.0))
     child = Covariates.typical(weight_kg=20.0, age_y=6.0)
-    assert simulate(regimen, np.linspace(0, 2, 5), model="herd-2007", covariates=child).status[0] == 0
+    assert simulate(regimen, np.linspace(0, 2, 5), model="hornik-2018", covariates=child).status[0] == 0
 
 
 def test_unmodelled_route_is_refused() -> None:

@@ -31,31 +31,49 @@ def _iv(mg_per_kg: float, days: tuple[float, ...] = (1.0,)) -> Arm:
     return Arm("iv", "racemic-ketamine", days=days, dose_mg_per_kg=mg_per_kg, duration_min=40)
 
 
-def test_madrs_stays_between_zero_and_baseline(population) -> None:
+def test_latent_course_stays_between_zero_and_baseline_and_ratings_are_bounded_integers(population) -> None:
     course = simulate_arm(_iv(0.5), population, TIMES)
-    assert np.all(course.madrs >= 0)
-    assert np.all(course.madrs <= course.baseline[:, None] + 1e-12)
-    np.testing.assert_allclose(course.madrs[:, 0], course.baseline)
+    assert course.latent is not None
+    assert np.all(course.latent >= 0)
+    assert np.all(course.latent <= population.baseline_madrs[:, None] + 1e-12)
+    np.testing.assert_allclose(course.latent[:, 0], population.baseline_madrs)
+    assert np.all((course.madrs >= 0) & (course.madrs <= 60) & (course.madrs == np.round(course.madrs)))
+    inside = (course.latent > 10) & (course.latent < 50)  # away from the bounds, where clipping biases the error
+    error = (course.madrs - course.latent)[inside]  # rating error: N(0, sigma) rounded; SE of the mean ~0.07
+    assert abs(error.mean()) < 0.25
+    assert 2.5 < error.std() < 3.4
 
 
-def test_more_drug_more_effect(population) -> None:
-    low, mid, high = (
-        change_from_baseline(simulate_arm(_iv(d), population, TIMES), 24.0).mean() for d in (0.1, 0.5, 1.0)
-    )
-    assert high < mid < low < 0
+def test_more_drug_more_effect_graded_over_the_clinical_range(population) -> None:
+    changes = [change_from_baseline(simulate_arm(_iv(d), population, TIMES), 24.0).mean() for d in (0.1, 0.2, 0.5, 1.0)]
+    assert changes[3] < changes[2] < changes[1] < changes[0] < 0
 
 
 def test_placebo_has_no_drug_effect_but_an_expectancy_effect(population) -> None:
     placebo = simulate_arm(Arm("pbo", "placebo", days=(1.0,)), population, TIMES)
     active = simulate_arm(_iv(0.5), population, TIMES)
     assert change_from_baseline(placebo, 2.0).mean() < 0
-    assert np.all(placebo.madrs >= active.madrs - 1e-9)  # same patients: the drug only adds improvement
+    assert placebo.latent is not None
+    assert active.latent is not None
+    assert np.all(placebo.latent >= active.latent - 1e-9)  # same patients: the drug only adds improvement
+    assert 0.0 < response_rate(placebo, 24.0).mean() < response_rate(active, 24.0).mean()  # placebo responders exist
 
 
-def test_repeated_infusions_accumulate(population) -> None:
-    one = simulate_arm(_iv(0.5), population, np.array([0.0, 12 * 24.0]))
-    six = simulate_arm(_iv(0.5, (1, 3, 5, 8, 10, 12)), population, np.array([0.0, 12 * 24.0]))
+def test_repeated_infusions_accumulate_and_maintenance_holds_the_effect(population) -> None:
+    times = np.array([0.0, 12 * 24.0])
+    one = simulate_arm(_iv(0.5), population, times)
+    six = simulate_arm(_iv(0.5, (1, 3, 5, 8, 10, 12)), population, times)
     assert response_rate(six, 12 * 24.0).mean() > response_rate(one, 12 * 24.0).mean()
+    # weekly sessions for 8 weeks vs the same first 4 weeks then placebo sessions: same patients, day 56
+    days = tuple(1.0 + 7.0 * k for k in range(9))
+    kept = Arm("kept", "racemic-ketamine", days, doses_mg=(40.0,) * 9)
+    stopped = Arm("stopped", "racemic-ketamine", days, doses_mg=(40.0,) * 5 + (0.0,) * 4)
+    late = np.array([0.0, 56 * 24.0])
+    kept_course, stopped_course = (simulate_arm(a, population, late) for a in (kept, stopped))
+    assert kept_course.latent is not None
+    assert stopped_course.latent is not None
+    assert np.all(kept_course.latent[:, 1] <= stopped_course.latent[:, 1] + 1e-9)
+    assert kept_course.latent[:, 1].mean() < stopped_course.latent[:, 1].mean() - 1.0
 
 
 def test_background_antidepressant_only_where_switched_on(population) -> None:
@@ -96,9 +114,12 @@ def test_endpoints_on_a_hand_built_course() -> None:
     assert response_rate(course, 24.0).tolist() == [1, 1, 0, 1]
     assert remission_rate(course, 24.0, 10).tolist() == [1, 0, 0, 1]
     assert change_from_baseline(course, 24.0).tolist() == [-20, -16, -1, -11]
-    days, event = time_to_relapse_days(course, 24.0)
+    days, event = time_to_relapse_days(course, 24.0, confirm=1)
     assert days.tolist() == [1.0, 2.0, 2.0]  # patient 2 loses response on day 2; patient 4 is censored
     assert event.tolist() == [1.0, 1.0, 0.0]
+    days, event = time_to_relapse_days(course, 24.0)  # confirmed at two consecutive visits
+    assert days.tolist() == [1.0, 2.0, 2.0]  # patient 2's loss at the last visit is not confirmed: censored
+    assert event.tolist() == [1.0, 0.0, 0.0]
 
 
 def test_kaplan_meier_median() -> None:

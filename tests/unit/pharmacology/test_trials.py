@@ -197,14 +197,16 @@ def test_endpoints_on_a_hand_built_course() -> None:
     assert summary.values["remission_d7"][0].tolist() == [1, 0, 0]
     assert summary.values["change_d7"][0].tolist() == [-22, -16, -5]
     relapse_days, relapsed = summary.values["relapse"]
-    assert relapse_days.tolist() == [30.0, 5.0]  # the remitter is censored at the 30-day horizon
+    # twice-weekly visits from day 1 after the last dose (days 1, 4.5, 8, ..., 29); relapse confirmed at two
+    # consecutive visits is dated at the first (day 8); the remitter is censored at the last visit (day 29)
+    assert relapse_days.tolist() == [29.0, 8.0]
     assert relapsed.tolist() == [0, 1]
     prices = np.full(3, 450.0)
     n, estimates, course = combine_chunks(plan, [summary, summary], days, prices, np.random.default_rng(0))
     assert n == 6
     assert estimates["response_d1"].estimate == pytest.approx(2 / 3)
     assert estimates["change_d7"].estimate == pytest.approx((-22 - 16 - 5) / 3)
-    assert estimates["relapse"].estimate == 5.0  # KM: half the responders relapse at day 5 -> survival 0.5
+    assert estimates["relapse"].estimate == 8.0  # KM: half the responders relapse at day 8 -> survival 0.5
     assert estimates["cost_responder_d7"].estimate == pytest.approx(3 * 450 / (2 / 3))  # 3 sessions; 2 of 3 respond
     assert course.mean[0] == pytest.approx(np.mean([30, 29, 25]))
     assert course.sd[0] == pytest.approx(np.std([30, 29, 25, 30, 29, 25], ddof=1))
@@ -282,3 +284,106 @@ def test_qids_sr16_endpoints_use_the_carmody_link_and_its_remission_threshold() 
                                              "day": 7}))  # fmt: skip
     assert info.value.field == "endpoints[0].threshold"
     assert info.value.allowed == "0-27"
+
+
+def _partial_log_likelihood(beta: float, days: np.ndarray, event: np.ndarray, group: np.ndarray) -> float:
+    """Breslow partial log-likelihood written out directly (an independent check of the Newton solver)."""
+    total = 0.0
+    for t in np.unique(days[event > 0]):
+        dying = (days == t) & (event > 0)
+        at_risk = days >= t
+        total += beta * group[dying].sum() - dying.sum() * math.log(np.sum(np.exp(beta * group[at_risk])))
+    return total
+
+
+def test_cox_hazard_ratio_maximises_the_breslow_partial_likelihood() -> None:
+    from ketamine_therapy.pharmacology.trials.results import cox_log_hazard_ratio, hazard_ratio
+
+    rng = np.random.default_rng(4)
+    a = np.ceil(rng.exponential(20.0, 60))  # integer days: ties
+    b = np.ceil(rng.exponential(10.0, 70))
+    days = np.minimum(np.concatenate([a, b]), 30.0)
+    event = (np.concatenate([a, b]) <= 30.0).astype(float)
+    group = np.concatenate([np.ones(60), np.zeros(70)])
+    beta, se = cox_log_hazard_ratio(days, event, group)
+    grid = np.linspace(beta - 0.05, beta + 0.05, 11)
+    values = [_partial_log_likelihood(g, days, event, group) for g in grid]
+    assert int(np.argmax(values)) == 5  # the estimate is the maximiser
+    curvature = -(values[6] - 2 * values[5] + values[4]) / 0.01**2
+    assert se == pytest.approx(1 / math.sqrt(curvature), rel=0.02)
+    assert -1.2 < beta < -0.2  # true log HR = log(10/20) = -0.69
+    ratio = hazard_ratio(days[:60], event[:60], days[60:], event[60:])
+    assert ratio.estimate == pytest.approx(math.exp(beta))
+    assert ratio.ci95[0] < ratio.estimate < ratio.ci95[1]  # type: ignore[operator]
+    assert hazard_ratio(days[:60], np.zeros(60), days[60:], event[60:]).estimate is None
+
+
+def test_relapse_proportion_is_one_minus_kaplan_meier() -> None:
+    from ketamine_therapy.pharmacology.trials.results import relapse_proportion
+
+    days = np.array([2.0, 3.0, 3.0, 5.0, 8.0, 9.0])
+    event = np.array([1.0, 1.0, 0.0, 1.0, 0.0, 1.0])
+    # survival: day 2 5/6, day 3 (4/5), day 5 (2/3) -> by day 6: 1 - 5/6 * 4/5 * 2/3
+    assert relapse_proportion(days, event, 6.0).estimate == pytest.approx(1 - 5 / 6 * 4 / 5 * 2 / 3)
+    assert relapse_proportion(days, event, 1.0).estimate == 0.0
+    assert relapse_proportion(np.array([]), np.array([]), 5.0).estimate is None
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "field"),
+    [
+        ({"id": "hr", "kind": "hazard_ratio"}, "endpoints[0].reference"),
+        ({"id": "hr", "kind": "hazard_ratio", "reference": "nobody"}, "endpoints[0].reference"),
+        ({"id": "hr", "kind": "hazard_ratio", "reference": "placebo", "day": 3}, "endpoints[0].day"),
+        ({"id": "rp", "kind": "relapse_proportion", "day": 30, "among": "everyone"}, "endpoints[0].among"),
+        ({"id": "rp", "kind": "relapse_proportion"}, "endpoints[0].day"),
+        ({"id": "rp", "kind": "relapse_proportion", "day": 30, "horizon_days": 40}, "endpoints[0].horizon_days"),
+        ({"id": "rp", "kind": "relapse_proportion", "day": 0.5}, "endpoints[0].day"),
+        ({"id": "rp", "kind": "response", "day": 3, "reference": "placebo"}, "endpoints[0].reference"),
+    ],
+)
+def test_relapse_endpoint_errors_name_their_field(endpoint: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        parse_spec(spec_with("endpoints.0", endpoint))
+    assert info.value.field == field
+
+
+def test_run_trial_relapse_proportion_and_hazard_ratio() -> None:
+    data = copy.deepcopy(BASE)
+    data["population"] = {"n": 400}
+    data["endpoints"] = [
+        {"id": "relapse_d30", "kind": "relapse_proportion", "day": 30},
+        {"id": "relapse_d30_remitters", "kind": "relapse_proportion", "day": 30, "among": "remitters"},
+        {"id": "hr", "kind": "hazard_ratio", "reference": "placebo", "horizon_days": 40},
+    ]
+    result = run_trial(parse_spec(data)).to_dict()["arms"]
+    assert result["placebo"]["endpoints"]["hr"] == {"estimate": None, "ci95": [None, None]}
+    for arm in result.values():
+        value = arm["endpoints"]["relapse_d30"]
+        assert value["estimate"] is None or 0 <= value["ci95"][0] <= value["estimate"] <= value["ci95"][1] <= 1
+    hr = result["ketamine"]["endpoints"]["hr"]
+    assert hr["estimate"] is None or hr["ci95"][0] < hr["estimate"] < hr["ci95"][1]
+
+
+def test_parameter_uncertainty_adds_the_between_draw_variance() -> None:
+    from ketamine_therapy.pharmacology.trials.results import Z95, Estimate
+    from ketamine_therapy.pharmacology.trials.runner import _widened
+
+    def normal(centre: float, se: float) -> Estimate:
+        return Estimate(centre, (centre - Z95 * se, centre + Z95 * se))
+
+    pooled = normal(-10.0, 0.5)
+    # per-draw estimates: centres with SD 2, each with sampling SE 1 -> parameter variance 4 - 1 = 3
+    centres = [-12.0, -10.0, -8.0, -10.0 + 2 * math.sqrt(2), -10.0 - 2 * math.sqrt(2)]
+    sd = float(np.std(centres, ddof=1))
+    widened = _widened("change", pooled, [normal(c, 1.0) for c in centres])
+    assert widened.estimate == -10.0
+    low, high = widened.ci95
+    assert high - low == pytest.approx(2 * Z95 * math.sqrt(sd**2 - 1.0 + 0.25))  # type: ignore[operator]
+    # draws that vary less than their own sampling error add nothing
+    assert _widened("change", pooled, [normal(c, 5.0) for c in centres]).ci95 == pytest.approx(pooled.ci95)
+    # proportions stay within 0-1; ratios are widened on the log scale
+    rate = _widened("response", normal(0.9, 0.01), [normal(c, 0.01) for c in (0.7, 0.9, 1.0)])
+    assert 0.0 <= rate.ci95[0] <= rate.ci95[1] <= 1.0  # type: ignore[operator]
+    ratio = _widened("hazard_ratio", Estimate(0.5, (0.4, 0.625)), [Estimate(x, (x * 0.8, x / 0.8)) for x in (0.3, 0.8)])
+    assert ratio.ci95[0] * ratio.ci95[1] == pytest.approx(0.25)  # type: ignore[operator]

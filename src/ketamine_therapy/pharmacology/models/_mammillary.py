@@ -2,16 +2,18 @@
 
 Used for racemic ketamine (Clements, Domino, Hijazi, Herd, Hornik + racemic norketamine) and for
 S-ketamine (Fanta 2015 + Otto 2021 S-norketamine). A fraction ``fm`` of the parent's clearance
-forms the metabolite. Extravascular doses enter a depot per route; the depot empties at ``ka``:
-a fraction ``F`` reaches the central compartment, a fraction ``g`` forms metabolite before reaching
-the circulation (first pass), the rest leaves. ``g`` is solved from the published
-metabolite/parent AUC ratio, ``ka`` from the published Tmax (docs/models/routes.md).
+forms the metabolite. Extravascular doses enter a depot per route after a lag time; the depot
+empties at ``ka``: a fraction ``F`` reaches the central compartment, a fraction ``g`` forms
+metabolite before reaching the circulation (first pass), the rest leaves. ``g`` is solved from the
+published metabolite/parent AUC ratio (to infinity or over a window); ``ka`` from the published Tmax, or,
+where the route also has a
+published Cmax, ``ka`` from the Cmax and the lag from the Tmax (docs/models/pharmacokinetics.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
@@ -39,6 +41,7 @@ class Pathway:
     ka_per_h: float
     to_central: float  # F of this pathway
     to_metabolite: float  # presystemic metabolite formation, g
+    lag_h: float = 0.0  # absorption lag time
 
 
 def _file_id(name: str) -> str:
@@ -189,7 +192,7 @@ class MammillaryModel(PKModel):
         if dose.route is Route.IV:
             return [InputEvent(dose.time_h, dose.duration_h, system.index("central"), amount)]
         return [
-            InputEvent(dose.time_h, 0.0, system.index(p.depot), amount * p.fraction_of_dose)
+            InputEvent(dose.time_h + p.lag_h, 0.0, system.index(p.depot), amount * p.fraction_of_dose)
             for p in self.absorption(dose.route)
         ]
 
@@ -198,32 +201,74 @@ class MammillaryModel(PKModel):
         params = self.typical_parameters(Covariates.typical(weight_kg=REFERENCE_WEIGHT_KG))
         return float(params["CL"][0]), float(params["met_CL"][0]), float(params["fm"][0])
 
-    def _presystemic_fraction(self, route: str, bioavailability: float) -> float:
-        """g from the published metabolite/parent AUC ratio R: R = (CL/CLm) (fm F + g) / F."""
+    def _typical_curves(self, pathway: Pathway, times: FloatArray) -> FloatArray:
+        """Parent and metabolite concentrations ``(2, n_times)`` of the typical 70 kg subject, 1 mg into ``pathway``."""
+        params = self.typical_parameters(Covariates.typical(weight_kg=REFERENCE_WEIGHT_KG))
+        system = self._system_with(params, [pathway])
+        event = InputEvent(pathway.lag_h, 0.0, system.index(pathway.depot), np.ones(1))
+        conc, _ = solve(system, [event], times)
+        return np.asarray(conc[:, 0, :])
+
+    def _presystemic_fraction(self, route: str, pathway: Pathway) -> float:
+        """g from the published metabolite/parent AUC ratio R of ``route`` (0 if none is published).
+
+        AUC to infinity: R = (CL/CLm) (fm F + g) / F in closed form. AUC over a window (``window_h``): the
+        metabolite AUC is linear in g, so g = (R AUC_parent - AUC_met(g=0)) / AUC_met(per unit g).
+        """
         entry = self._route_data[route].get("nk_ratio")
         if not entry:
             return 0.0
-        cl, cl_m, fm = self._typical_clearances()
-        g = bioavailability * (float(entry["value"]) * cl_m / cl - fm)
-        if g < 0 or bioavailability + g > 1:
+        ratio, f = float(entry["value"]), pathway.to_central
+        if "window_h" in entry:
+            times = np.arange(0.0, float(entry["window_h"]) + 1e-9, 1.0 / 360.0)
+            base = self._typical_curves(replace(pathway, to_metabolite=0.0), times)
+            unit = self._typical_curves(replace(pathway, to_central=0.0, to_metabolite=1.0), times)
+            parent, metabolite, per_g = (float(np.trapezoid(c, times)) for c in (base[0], base[1], unit[1]))
+            g = (ratio * parent - metabolite) / per_g
+        else:
+            cl, cl_m, fm = self._typical_clearances()
+            g = f * (ratio * cl_m / cl - fm)
+        if g < 0 or f + g > 1:
             raise ModelDataError(f"{self.id}: {route} metabolite ratio needs g={g:.3f}, outside 0..1-F")
         return g
 
-    def _ka_for_tmax(self, route: Route, make: Callable[[float], list[Pathway]]) -> float:
-        """Solve ka so the typical 70 kg subject peaks at the route's published Tmax."""
-        target = float(self._route_data[route.value]["tmax_h"]["value"])
-        times = np.arange(0.0, 4.0 * target, 1.0 / 360.0)
-        cov = Covariates.typical(weight_kg=REFERENCE_WEIGHT_KG)
-        params = self.typical_parameters(cov)
+    def _typical_peak(self, pathway: Pathway, times: FloatArray) -> tuple[float, float]:
+        """``(Cmax per mg, Tmax)`` of the typical 70 kg subject after one dose into ``pathway``."""
+        parent = self._typical_curves(pathway, times)[0]
+        peak = int(np.argmax(parent))
+        return float(parent[peak]), float(times[peak])
 
-        def tmax_minus_target(log_ka: float) -> float:
-            pathways = make(float(np.exp(log_ka)))
-            system = self._system_with(params, pathways)
-            events = [InputEvent(0.0, 0.0, system.index(p.depot), np.full(1, p.fraction_of_dose)) for p in pathways]
-            conc, _ = solve(system, events, times)
-            return float(times[int(np.argmax(conc[0, 0]))] - target)
+    def _fit_absorption(self, route: Route, make: Callable[[float, float], Pathway]) -> Pathway:
+        """The pathway whose typical 70 kg subject peaks at the published Tmax (and Cmax, if published).
 
-        return float(np.exp(brentq(tmax_minus_target, np.log(0.05), np.log(500.0), xtol=1e-4)))
+        Tmax only: ``ka`` by root finding, no lag. Tmax and Cmax: ``ka`` so the peak per mg matches the
+        published Cmax per mg (the peak height does not depend on the lag), then lag = Tmax - time of
+        that peak, to the whole minute (study sampling times are in minutes). A Cmax no first-order
+        absorption can reach by Tmax is a data error.
+        """
+        data = self._route_data[route.value]
+        tmax = float(data["tmax_h"]["value"])
+        times = np.arange(0.0, 4.0 * tmax + 2.0, 1.0 / 360.0)
+        cmax_entry = data.get("cmax")
+        if not cmax_entry:
+
+            def tmax_gap(log_ka: float) -> float:
+                return self._typical_peak(make(float(np.exp(log_ka)), 0.0), times)[1] - tmax
+
+            return make(float(np.exp(brentq(tmax_gap, np.log(0.05), np.log(500.0), xtol=1e-4))), 0.0)
+        target = float(cmax_entry["value"]) / float(cmax_entry["dose_mg"])
+
+        def cmax_gap(log_ka: float) -> float:
+            return self._typical_peak(make(float(np.exp(log_ka)), 0.0), times)[0] / target - 1.0
+
+        low, high = np.log(0.05), np.log(500.0)
+        if cmax_gap(high) < 0 or cmax_gap(low) > 0:
+            raise ModelDataError(f"{self.id}: {route.value} Cmax {cmax_entry['value']} ng/mL is out of reach with F")
+        ka = float(np.exp(brentq(cmax_gap, low, high, xtol=1e-6)))
+        lag_min = round((tmax - self._typical_peak(make(ka, 0.0), times)[1]) * 60.0)
+        if lag_min < 0:
+            raise ModelDataError(f"{self.id}: {route.value} Cmax needs a peak later than the published Tmax")
+        return make(ka, lag_min / 60.0)
 
     @cached_property
     def _absorption_cache(self) -> dict[Route, list[Pathway]]:
@@ -237,24 +282,11 @@ class MammillaryModel(PKModel):
             return self._absorption_cache[route]
         if route.value not in self._route_data:
             raise ModelDataError(f"{self.id}: no absorption data for {route.value}")
-        data = self._route_data[route.value]
-        f = float(data["F"]["value"])
+        f = float(self._route_data[route.value]["F"]["value"])
         depot = f"depot_{route.value}"
-        if route is Route.INTRANASAL:
-            oral = self.absorption(Route.ORAL)[0]
-            direct = (f - oral.to_central) / (1.0 - oral.to_central)
-            swallowed = Pathway(oral.depot, 1.0 - direct, oral.ka_per_h, oral.to_central, oral.to_metabolite)
-
-            def make(ka: float) -> list[Pathway]:
-                return [Pathway(depot, direct, ka, 1.0, 0.0), swallowed]
-
-        else:
-            g = self._presystemic_fraction(route.value, f)
-
-            def make(ka: float) -> list[Pathway]:
-                return [Pathway(depot, 1.0, ka, f, g)]
-
-        pathways = make(self._ka_for_tmax(route, make))
+        # the parent curve does not depend on g: fit the absorption first, then g
+        pathway = self._fit_absorption(route, lambda ka, lag: Pathway(depot, 1.0, ka, f, 0.0, lag))
+        pathways = [replace(pathway, to_metabolite=self._presystemic_fraction(route.value, pathway))]
         self._absorption_cache[route] = pathways
         return pathways
 

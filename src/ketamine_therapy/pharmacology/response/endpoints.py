@@ -1,4 +1,4 @@
-"""Trial endpoints computed from MADRS courses (definitions in docs/models/response.md)."""
+"""Trial endpoints computed from observed rating courses (definitions in docs/models/response.md)."""
 
 from __future__ import annotations
 
@@ -28,17 +28,27 @@ def change_from_baseline(course: ArmCourse, time_h: float) -> FloatArray:
     return _at(course, time_h) - course.baseline
 
 
-def time_to_relapse_days(course: ArmCourse, from_h: float) -> tuple[FloatArray, FloatArray]:
-    """Days from ``from_h`` until response is lost, for patients in response at ``from_h``.
+def time_to_relapse_days(
+    course: ArmCourse, from_h: float, confirm: int = 2, remission_threshold: float | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """Days from ``from_h`` until response is lost, for patients in response at ``from_h`` (or, with
+    ``remission_threshold``, for patients in remission, score <= threshold, at ``from_h``).
 
-    Relapse = MADRS back above 50% of baseline (loss of response). Returns ``(days, event)``
-    for responders only; ``event`` is 0 where no relapse happened by the last evaluation (censored).
+    The course's times after ``from_h`` are the follow-up visits. Relapse = score above 50% of baseline at
+    ``confirm`` consecutive visits (SUSTAIN-1 confirmed relapse on two consecutive assessments); its day is the
+    first of them. Returns ``(days, event)`` for responders only; ``event`` is 0 where no confirmed relapse
+    happened by the last visit (censored there).
     """
     start = int(np.argmin(np.abs(course.times_h - from_h)))
     responding = course.madrs[:, start] <= 0.5 * course.baseline
+    if remission_threshold is not None:
+        responding = course.madrs[:, start] <= remission_threshold
     later = course.madrs[responding, start:] > 0.5 * course.baseline[responding, None]
-    relapsed = later.any(axis=1)
-    first = np.where(relapsed, later.argmax(axis=1), later.shape[1] - 1)
+    confirmed = later[:, : later.shape[1] - confirm + 1].copy() if later.shape[1] >= confirm else later[:, :0]
+    for k in range(1, confirm):
+        confirmed &= later[:, k : k + confirmed.shape[1]]
+    relapsed = confirmed.any(axis=1)
+    first = np.where(relapsed, confirmed.argmax(axis=1), later.shape[1] - 1)
     days = (course.times_h[start + first] - course.times_h[start]) / 24.0
     return np.asarray(days, dtype=np.float64), np.asarray(relapsed, dtype=np.float64)
 

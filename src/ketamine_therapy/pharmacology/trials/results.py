@@ -1,7 +1,8 @@
 """Trial results: per-arm endpoint estimates with 95% intervals, and the mean MADRS course.
 
 Intervals: proportions by the Wilson score interval, means by the normal approximation
-(mean +/- 1.96 SD / sqrt(n)), Kaplan-Meier medians by a percentile bootstrap with a seeded generator.
+(mean +/- 1.96 SD / sqrt(n)), Kaplan-Meier medians by a percentile bootstrap with a seeded generator,
+Kaplan-Meier relapse proportions by Greenwood's formula, Cox hazard ratios by the Wald interval of the log.
 A value that does not exist (a median never reached, a cost per responder with no responder) is
 ``None`` (JSON ``null``).
 """
@@ -37,8 +38,10 @@ class Estimate:
         def one(x: float | None) -> str:
             if x is None:
                 return "not reached" if kind == "time_to_relapse" else "–"
-            if kind in ("response", "remission"):
+            if kind in ("response", "remission", "relapse_proportion"):
                 return f"{100 * x:.1f}%"
+            if kind == "hazard_ratio":
+                return f"{x:.2f}"
             if kind.startswith("cost_"):
                 return f"${x:,.0f}"
             return f"{x:.1f}" + (" d" if kind == "time_to_relapse" else "")
@@ -112,6 +115,69 @@ def km_median(days: FloatArray, event: FloatArray, rng: np.random.Generator) -> 
     low = float(np.quantile(replicates, 0.025, method="lower"))
     high = float(np.quantile(replicates, 0.975, method="higher"))
     return estimate(float(centre), low, high)
+
+
+def cox_log_hazard_ratio(days: FloatArray, event: FloatArray, group: FloatArray) -> tuple[float, float]:
+    """Cox partial-likelihood log hazard ratio of ``group`` 1 vs 0 (Breslow ties) and its SE (observed information).
+
+    ``days`` are event or censoring times, ``event`` 1 for an event. Returns ``(nan, nan)`` without events in both
+    groups (no finite estimate).
+    """
+    times, cell = np.unique(days, return_inverse=True)
+    k = times.size
+    dead = event > 0
+    d_all = np.bincount(cell[dead], minlength=k).astype(np.float64)
+    d_one = np.bincount(cell[dead & (group > 0)], minlength=k).astype(np.float64)
+    leaving_one = np.bincount(cell[group > 0], minlength=k).astype(np.float64)
+    leaving_all = np.bincount(cell, minlength=k).astype(np.float64)
+    at_risk_one = leaving_one[::-1].cumsum()[::-1]  # still followed at each time
+    at_risk_zero = leaving_all[::-1].cumsum()[::-1] - at_risk_one
+    if d_one.sum() == 0 or d_one.sum() == d_all.sum():
+        return float("nan"), float("nan")
+    beta = 0.0
+    information = 1.0
+    for _ in range(50):
+        w = at_risk_one * np.exp(beta)
+        share = w / (at_risk_zero + w)
+        score = float(np.sum(d_one - d_all * share))
+        information = float(np.sum(d_all * share * (1.0 - share)))
+        step = score / information
+        beta += step
+        if abs(step) < 1e-10:
+            break
+    return beta, 1.0 / math.sqrt(information)
+
+
+def hazard_ratio(days_a: FloatArray, event_a: FloatArray, days_b: FloatArray, event_b: FloatArray) -> Estimate:
+    """Hazard ratio of relapse, arm a vs arm b (Cox, Breslow ties), with its Wald 95% interval."""
+    days = np.concatenate([days_a, days_b])
+    event = np.concatenate([event_a, event_b])
+    group = np.concatenate([np.ones(days_a.size), np.zeros(days_b.size)])
+    beta, se = cox_log_hazard_ratio(days, event, group)
+    if not math.isfinite(beta):
+        return Estimate(None, (None, None))
+    return estimate(math.exp(beta), math.exp(beta - Z95 * se), math.exp(beta + Z95 * se))
+
+
+def relapse_proportion(days: FloatArray, event: FloatArray, by_day: float) -> Estimate:
+    """Kaplan-Meier probability of relapse by ``by_day`` (1 - survival), with a Greenwood 95% interval."""
+    if days.size == 0:
+        return Estimate(None, (None, None))
+    times, cell = np.unique(days, return_inverse=True)
+    k = times.size
+    d = np.bincount(cell[event > 0], minlength=k).astype(np.float64)
+    leaving = np.bincount(cell, minlength=k).astype(np.float64)
+    at_risk = leaving[::-1].cumsum()[::-1]
+    keep = times <= by_day
+    hazard = d[keep] / at_risk[keep]
+    survival = float(np.prod(1.0 - hazard))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        greenwood = float(
+            np.sum(np.where(at_risk[keep] > d[keep], d[keep] / (at_risk[keep] * (at_risk[keep] - d[keep])), 0.0))
+        )
+    half = Z95 * survival * math.sqrt(greenwood)
+    p = 1.0 - survival
+    return estimate(p, max(p - half, 0.0), min(p + half, 1.0))
 
 
 @dataclass(frozen=True)

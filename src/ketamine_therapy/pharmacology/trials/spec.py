@@ -32,7 +32,9 @@ SCALE_RANGE = {"madrs": (0.0, 60.0), "qids-sr16": (0.0, 27.0)}
 REMISSION_THRESHOLD = {"madrs": 9.0, "qids-sr16": 5.0}
 RATE_KINDS = ("response", "remission")
 COST_KINDS = ("cost_per_responder", "cost_per_remitter")
-ENDPOINT_KINDS = (*RATE_KINDS, "change", "time_to_relapse", *COST_KINDS)
+RELAPSE_KINDS = ("time_to_relapse", "relapse_proportion", "hazard_ratio")
+ENDPOINT_KINDS = (*RATE_KINDS, "change", *RELAPSE_KINDS, *COST_KINDS)
+AMONG = ("responders", "remitters")
 DEFAULT_HORIZON_DAYS = 180.0
 DEFAULT_OFFSET_DAYS = 1.0  # response assessed 24 h after the last dose (Murrough 2013 "study end")
 DEFAULT_IV_DURATION_MIN = 40.0  # 0.5 mg/kg over 40 min (clinical.md, Andrade 2017)
@@ -63,7 +65,9 @@ ARM_FIELDS = (
     "name", "drug", "route", "dose_mg", "dose_mg_per_kg", "doses_mg", "duration_min", "days", "background",
     "background_start_day", "model", "price_usd",
 )  # fmt: skip
-ENDPOINT_FIELDS = ("id", "kind", "scale", "day", "threshold", "after", "offset_days", "horizon_days")
+ENDPOINT_FIELDS = (
+    "id", "kind", "scale", "day", "threshold", "after", "offset_days", "horizon_days", "among", "reference",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -109,12 +113,21 @@ class EndpointSpec:
     after: str | float | None = None  # "last_dose" or a day d (t = d * 24 h)
     offset_days: float | None = None
     horizon_days: float | None = None
+    among: str | None = None  # relapse_proportion: "responders" or "remitters" (MADRS <= threshold) at the assessment
+    reference: str | None = None  # hazard_ratio: the arm the others are compared with
 
     @property
     def time_h(self) -> float:
         """Evaluation time (h after the first dose) of a ``day`` endpoint."""
         assert self.day is not None, "time_to_relapse endpoints have no single time"
         return self.day * 24.0
+
+    @property
+    def relapse_end_days(self) -> float:
+        """Relapse follow-up end, in days after the clock (``after``): the horizon, or ``day`` for a proportion."""
+        end = self.day if self.kind == "relapse_proportion" else self.horizon_days
+        assert end is not None
+        return end
 
 
 @dataclass(frozen=True)
@@ -231,7 +244,8 @@ def check_doses(arm: Arm, model: PKModel, path: str, weight_kg: FloatArray) -> N
             _join(path, "route"), f"{arm.route} is not modelled for {model.drug} by {model.id}",
             ", ".join(r.value for r in model.routes),
         )  # fmt: skip
-    for k, dose in enumerate(arm.regimen().doses):
+    positions = [k for k, amount in enumerate(arm.session_amounts()) if amount > 0]  # placebo sessions skipped
+    for k, dose in zip(positions, arm.regimen().doses, strict=True):
         try:
             model.check_dose(dose, weight_kg)
         except InvalidInputError as exc:
@@ -256,7 +270,7 @@ def _arm(value: Any, path: str, population: PopulationSpec) -> ArmSpec:
     if doses is not None:
         doses_path = _join(path, "doses_mg")
         listed = _list(doses, doses_path)
-        doses = tuple(check_number(d, f"{doses_path}[{k}]", 0.0, 1e4, positive=True) for k, d in enumerate(listed))
+        doses = tuple(check_number(d, f"{doses_path}[{k}]", 0.0, 1e4) for k, d in enumerate(listed))  # 0: placebo
         if len(doses) != len(days):
             raise InvalidInputError(doses_path, f"has {len(doses)} doses for {len(days)} days", f"{len(days)} doses")
     given = [k for k, v in (("dose_mg", dose_mg), ("dose_mg_per_kg", per_kg), ("doses_mg", doses)) if v is not None]
@@ -308,13 +322,17 @@ def _endpoint(value: Any, path: str) -> EndpointSpec:
         raise InvalidInputError(_join(path, "id"), f"got {endpoint_id!r}", "letters, digits, _ . -")
     kind = _choice(data["kind"], _join(path, "kind"), ENDPOINT_KINDS)
     scale = _choice(data.get("scale", "madrs"), _join(path, "scale"), SCALES)
+    relapse = kind in RELAPSE_KINDS
     takes = {
-        "day": kind != "time_to_relapse",
-        "threshold": kind in ("remission", "cost_per_remitter"),
-        "after": kind == "time_to_relapse",
-        "offset_days": kind == "time_to_relapse",
-        "horizon_days": kind == "time_to_relapse",
-    }
+        "day": kind not in ("time_to_relapse", "hazard_ratio"),
+        "threshold": kind in ("remission", "cost_per_remitter") or (
+            kind == "relapse_proportion" and data.get("among") == "remitters"),
+        "after": relapse,
+        "offset_days": relapse,
+        "horizon_days": kind in ("time_to_relapse", "hazard_ratio"),
+        "among": kind == "relapse_proportion",
+        "reference": kind == "hazard_ratio",
+    }  # fmt: skip
     for key, applies in takes.items():
         if not applies and data.get(key) is not None:
             raise InvalidInputError(_join(path, key), f"does not apply to kind {kind}", "omit")
@@ -337,12 +355,22 @@ def _endpoint(value: Any, path: str) -> EndpointSpec:
         else:
             after = check_number(raw, _join(path, "after"), 0.0, MAX_DAY, positive=True)
         offset = check_number(data.get("offset_days", DEFAULT_OFFSET_DAYS), _join(path, "offset_days"), 0.0, MAX_DAY)
+    if takes["horizon_days"]:
         horizon_days = data.get("horizon_days", DEFAULT_HORIZON_DAYS)
         horizon = check_number(horizon_days, _join(path, "horizon_days"), 0.0, MAX_DAY, positive=True)
-        if horizon <= offset:
-            raise InvalidInputError(_join(path, "horizon_days"), f"{horizon:g} is not after offset_days {offset:g}",
-                                    f"> {offset:g}")  # fmt: skip
-    return EndpointSpec(endpoint_id, kind, scale, day, threshold, after, offset, horizon)
+    end_field, end = ("day", day) if kind == "relapse_proportion" else ("horizon_days", horizon)
+    if relapse and end is not None and offset is not None and end <= offset:
+        raise InvalidInputError(_join(path, end_field), f"{end:g} is not after offset_days {offset:g}",
+                                f"> {offset:g}")  # fmt: skip
+    among = None
+    if takes["among"]:
+        among = _choice(data.get("among", "responders"), _join(path, "among"), AMONG)
+    reference = None
+    if takes["reference"]:
+        if data.get("reference") is None:
+            raise InvalidInputError(_join(path, "reference"), "required", "the name of the arm compared against")
+        reference = _string(data["reference"], _join(path, "reference"))
+    return EndpointSpec(endpoint_id, kind, scale, day, threshold, after, offset, horizon, among, reference)
 
 
 def _prices(value: Any) -> dict[str, float | None]:
@@ -370,6 +398,12 @@ def parse_spec(data: Any) -> TrialSpec:
     for i, endpoint in enumerate(endpoints):
         if endpoint.id in [e.id for e in endpoints[:i]]:
             raise InvalidInputError(f"endpoints[{i}].id", f"duplicate endpoint id {endpoint.id!r}", "unique ids")
+    names = [a.name for a in arms]
+    for i, endpoint in enumerate(endpoints):
+        if endpoint.reference is not None and endpoint.reference not in names:
+            raise InvalidInputError(
+                f"endpoints[{i}].reference", f"unknown arm {endpoint.reference!r}", ", ".join(names)
+            )
     prices = _prices(top.get("prices"))
     if any(e.kind in COST_KINDS for e in endpoints):
         session_prices([(a.arm, a.price_usd) for a in arms], prices)  # raises if a needed price is missing
