@@ -30,7 +30,7 @@ from .clinic_tables import (
     ScreeningRow,
     SessionRow,
 )
-from .db import version_conflicts
+from .db import store_conflicts
 from .documents import dump, load
 
 
@@ -49,7 +49,7 @@ class _Versions:
         )  # fmt: skip
 
     def _flush(self, what: str) -> None:
-        with version_conflicts(what):  # a concurrent writer committed in between
+        with store_conflicts(what):  # a concurrent writer committed in between
             self.session.flush()
 
     def history_of(self, entity_id: object) -> Sequence[RecordVersion]:
@@ -282,7 +282,7 @@ class SqlCoverageRepository:
 
     def put(self, patient_id: uuid.UUID, coverage: Coverage, by: str, expected_version: int) -> int:
         _check_version(f"coverage of patient {patient_id}", self.version(patient_id), expected_version)
-        with version_conflicts(f"coverage of patient {patient_id}"):
+        with store_conflicts(f"coverage of patient {patient_id}"):
             _put_patient_document(self.session, CoverageRow, "coverage", patient_id, dump(coverage), by)
         return self.version(patient_id)
 

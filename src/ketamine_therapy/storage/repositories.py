@@ -35,7 +35,7 @@ from .clinic_repositories import (
     SqlSessionRepository,
     SqlSettingsRepository,
 )
-from .db import version_conflict, version_conflicts
+from .db import store_conflict, store_conflicts
 from .tables import PatientRow, PatientVersionRow, ScaleResultRow, WeightRow
 
 
@@ -145,7 +145,7 @@ class SqlPatientRepository:
         for w in patient.weights:
             if (w.measured_on, w.weight_kg) not in known:
                 self.session.add(WeightRow(patient_id=patient.id, measured_on=w.measured_on, weight_kg=w.weight_kg))
-        with version_conflicts(f"patient {patient.id}"):  # a concurrent writer committed in between
+        with store_conflicts(f"patient {patient.id}"):  # a concurrent writer committed in between
             self.session.flush()
         self._record_version(patient, row.version, row.updated_at, by, reason)
         return row.version
@@ -229,10 +229,10 @@ class SqlUnitOfWork:
     ) -> None:
         self.session.rollback()
         self.session.close()
-        conflict = version_conflict(exc, "the record")
+        conflict = store_conflict(exc, "the record")
         if conflict is not None:  # a concurrent writer won, whichever flush found out
             raise conflict from exc
 
     def commit(self) -> None:
-        with version_conflicts("a record"):
+        with store_conflicts("a record"):
             self.session.commit()

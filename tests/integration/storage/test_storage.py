@@ -50,7 +50,7 @@ def count(engine: Engine, table: type) -> int:
 def test_migrations_up_down_up_and_no_drift(database_url: str) -> None:
     engine = make_engine(database_url)
     upgrade(engine)
-    assert current_revision(engine) == head_revision() == "0006"
+    assert current_revision(engine) == head_revision() == "0007"
     assert drift(engine) == []
     downgrade(engine, "base")
     assert current_revision(engine) is None
