@@ -568,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=parse_sizes, default=parse_sizes("1000,10000,100000"))
     parser.add_argument(
-        "--chunk-size", type=int, default=None, help="subjects per chunk (default: the library's cache-sized chunk)"
+        "--chunk-size", type=int, default=None, help="subjects per chunk (default: the library's CHUNK_BYTES chunk)"
     )
     parser.add_argument("--baseline-subjects", type=int, default=20)
     parser.add_argument("--accuracy-subjects", type=int, default=20)

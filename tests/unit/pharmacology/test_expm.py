@@ -27,3 +27,14 @@ def test_result_does_not_depend_on_the_batch() -> None:
     whole = expm_batched(a)
     parts = np.concatenate([expm_batched(a[i : i + 7]) for i in range(0, 64, 7)])
     np.testing.assert_array_equal(whole, parts)
+
+
+def test_non_finite_matrix_gives_non_finite_result_and_leaves_the_others() -> None:
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(3, 4, 4))
+    a[1, 2, 3] = np.nan
+    a[2, 0, 0] = np.inf
+    result = expm_batched(a)
+    assert not np.isfinite(result[1]).all()
+    assert not np.isfinite(result[2]).all()
+    np.testing.assert_allclose(result[0], expm(a[0]), rtol=1e-13, atol=1e-15)
