@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from html.parser import HTMLParser
 from pathlib import Path
 
 import httpx2
@@ -22,7 +21,6 @@ from ketamine_therapy.app import create_app
 from ketamine_therapy.bootstrap import unit_of_work_factory
 from ketamine_therapy.clinic.scales import SCALES
 from ketamine_therapy.config import Settings
-from ketamine_therapy.pharmacology.trials.example_specs import example_specs
 from ketamine_therapy.services.accounts import LINK_SCALES
 from ketamine_therapy.services.authorization import SYSTEM
 from ketamine_therapy.services.demo_clinic import demo_logins, seed_demo_clinic
@@ -531,35 +529,3 @@ def test_users_page_creates_deactivates_and_resets(web: Web) -> None:
     again = post_login(other, {"username": "new.nurse", "password": new_password.group(1)},
                        follow_redirects=False)  # fmt: skip
     assert again.status_code == 303
-
-
-# --- the research page's example specs ---------------------------------------------------------------------
-
-
-class _Options(HTMLParser):
-    """The option values of the form's ``<select name="example">``."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.inside, self.values = False, list[str]()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "select":
-            self.inside = dict(attrs).get("name") == "example"
-        elif tag == "option" and self.inside:
-            self.values.append(dict(attrs).get("value") or "")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "select":
-            self.inside = False
-
-
-def test_research_page_offers_the_packaged_example_specs(web: Web) -> None:
-    """The examples come from the package (importlib.resources), so an installed wheel offers them too."""
-    web.login("researcher")
-    page = web.client.get("/research")
-    assert page.status_code == 200
-    options = _Options()
-    options.feed(page.text)
-    assert options.values == list(example_specs())
-    assert "han_2016_single_infusion" in options.values
