@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from . import __version__
 from .api.context import AppContext
 from .api.errors import install_errors
 from .api.input_guard import InputGuardMiddleware
@@ -54,7 +55,7 @@ def create_app(settings: Settings | None = None, *, jobs: JobRunner | None = Non
 
     app = FastAPI(
         title="ketamine-therapy",
-        version="0.1.0",
+        version=__version__,
         summary="Running ketamine and esketamine therapy for depression, grounded in pharmacology. " + DISCLAIMER,
         docs_url=None,
         redoc_url=None,

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ketamine_therapy.pharmacology.exceptions import InvalidInputError
+from ketamine_therapy.pharmacology.trials.example_specs import example_specs
 from ketamine_therapy.pharmacology.trials.spec import ENDPOINT_KINDS
 from ketamine_therapy.validation.trial_spec import MAX_ECHO, read_trial_spec, trial_spec_schema
 
@@ -71,7 +72,7 @@ def test_the_published_schema_is_the_codes_and_fits_the_examples() -> None:
     published = json.loads((ROOT / "docs" / "trial-spec.schema.json").read_text())
     assert published == trial_spec_schema(), "regenerate: ketamine-therapy trial schema > docs/trial-spec.schema.json"
     assert published["$defs"]["EndpointIn"]["properties"]["kind"]["enum"] == list(ENDPOINT_KINDS)
-    examples = sorted((ROOT / "examples" / "trials").glob("*.yaml"))
+    examples = example_specs()
     assert examples
-    for path in examples:
-        read_trial_spec(path.read_text(), "yaml")
+    for spec in examples.values():
+        read_trial_spec(spec.read_text("utf-8"), "yaml")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,6 +14,7 @@ import yaml
 from ketamine_therapy.clinic.exceptions import InvalidAnswerError
 from ketamine_therapy.pharmacology.exceptions import InvalidInputError
 from ketamine_therapy.pharmacology.trials import parse_spec, run_trial
+from ketamine_therapy.pharmacology.trials.example_specs import example_specs
 from ketamine_therapy.services.authorization import PERMISSIONS, Actor, Permission, PermissionDeniedError, Role
 from ketamine_therapy.services.jobs import JobRunner, JobStatus, UnknownJobError
 from ketamine_therapy.services.research import (
@@ -30,7 +30,7 @@ from ketamine_therapy.services.research import (
 from ketamine_therapy.services.research import start_trial as start_validated_trial
 from ketamine_therapy.validation.trial_spec import read_trial_spec
 
-EXAMPLES = Path(__file__).parents[2] / "examples" / "trials"
+EXAMPLES = example_specs()
 RESEARCHER = Actor("rita", Role.RESEARCHER, "127.0.0.1")
 DENIED = [role for role in Role if Permission.RESEARCH_RUN not in PERMISSIONS[role]]
 ALLOWED = [role for role in Role if Permission.RESEARCH_RUN in PERMISSIONS[role]]
@@ -57,7 +57,7 @@ def wait_finished(runner: JobRunner, job_id: str, timeout_s: float = 5.0) -> Job
 
 
 def example_spec(name: str, n: int) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load((EXAMPLES / name).read_text("utf-8"))
+    data: dict[str, Any] = yaml.safe_load(EXAMPLES[name].read_text("utf-8"))
     data["population"]["n"] = n
     return data
 
@@ -169,7 +169,7 @@ def test_every_role_is_either_allowed_or_denied() -> None:
 @pytest.mark.parametrize("role", DENIED)
 def test_roles_without_research_run_are_refused(role: Role, runner: JobRunner) -> None:
     actor = Actor("someone", role)
-    spec = json.dumps(example_spec("han_2016_single_infusion.yaml", 10))
+    spec = json.dumps(example_spec("han_2016_single_infusion", 10))
     with pytest.raises(PermissionDeniedError, match="research:run"):
         run_simulation(actor, SimulationRequest(n_subjects=1, hours=1))
     with pytest.raises(PermissionDeniedError):
@@ -190,7 +190,7 @@ def test_roles_with_research_run_may_simulate(role: Role) -> None:
 
 @pytest.mark.parametrize("fmt", ["yaml", "json"])
 def test_a_trial_run_as_a_job_gives_the_same_json_as_a_direct_run(fmt: str, runner: JobRunner) -> None:
-    data = example_spec("singh_2016_twice_vs_thrice.yaml", 150)
+    data = example_spec("singh_2016_twice_vs_thrice", 150)
     text = yaml.safe_dump(data) if fmt == "yaml" else json.dumps(data)
     job_id = start_trial(RESEARCHER, runner, text, fmt)
     status = wait_finished(runner, job_id)
@@ -216,7 +216,7 @@ def test_a_trial_run_as_a_job_gives_the_same_json_as_a_direct_run(fmt: str, runn
     ],
 )
 def test_a_bad_spec_is_refused_before_any_job_starts(edit: Any, field: str, runner: JobRunner) -> None:
-    data = example_spec("han_2016_single_infusion.yaml", 10)
+    data = example_spec("han_2016_single_infusion", 10)
     edit(data)
     with pytest.raises(InvalidInputError) as info:
         start_trial(RESEARCHER, runner, yaml.safe_dump(data), "yaml")
@@ -226,7 +226,7 @@ def test_a_bad_spec_is_refused_before_any_job_starts(edit: Any, field: str, runn
 
 
 def test_a_trial_larger_than_the_web_cap_is_refused(runner: JobRunner) -> None:
-    data = example_spec("singh_2016_twice_vs_thrice.yaml", MAX_TRIAL_PATIENTS // 4 + 1)  # 4 arms
+    data = example_spec("singh_2016_twice_vs_thrice", MAX_TRIAL_PATIENTS // 4 + 1)  # 4 arms
     with pytest.raises(InvalidAnswerError) as info:
         start_trial(RESEARCHER, runner, json.dumps(data), "json")
     assert info.value.field == "population.n"
@@ -271,7 +271,7 @@ def test_the_simulation_and_trial_charts_are_pngs_800_px_wide(runner: JobRunner)
     from ketamine_therapy.trial_charts import trial_png
 
     report = run_simulation(RESEARCHER, SimulationRequest(n_subjects=20, hours=4, seed=2))
-    job_id = start_trial(RESEARCHER, runner, json.dumps(example_spec("han_2016_single_infusion.yaml", 50)), "json")
+    job_id = start_trial(RESEARCHER, runner, json.dumps(example_spec("han_2016_single_infusion", 50)), "json")
     for data in (pk_report_png(report), trial_png(trial_result(wait_finished(runner, job_id)))):
         assert data.startswith(b"\x89PNG\r\n\x1a\n")
         assert len(data) > 10_000

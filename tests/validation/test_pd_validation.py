@@ -281,7 +281,7 @@ def test_blood_pressure_rise_after_iv_infusion(validation: ValidationTable) -> N
         "mean SBP / DBP rise at 40 min",
         published="+16 / +11 mmHg",
         model=f"+{sbp[40]:.1f} / +{dbp[40]:.1f} mmHg",
-        source="Yale, 2,342 sessions (shared/reference/clinical.md)",
+        source="Yale, 2,342 sessions (docs/references/clinical.md)",
         note="not calibrated to: sources disagree",
     )
     validation.conclude()

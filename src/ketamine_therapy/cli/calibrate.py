@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-import yaml
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+
+from .output import JsonOption, print_json
 
 if TYPE_CHECKING:
     from ..pharmacology.response.calibration import Row
@@ -27,6 +26,8 @@ def default_output() -> Path:
 
 def print_rows(rows: list[Row], title: str) -> None:
     """Published value (with SE), model (with Monte-Carlo SE), band and verdict of every target."""
+    from rich.table import Table
+
     table = Table(title=title)
     for column in ("target", "published (SE)", "model (MC SE)", "band", "", "result"):
         table.add_column(column)
@@ -49,8 +50,12 @@ def calibrate(
         ),
     ] = None,
     write: Annotated[bool, typer.Option(help="write the fitted parameters and draws")] = True,
+    as_json: JsonOption = False,
 ) -> None:
     """Fit the antidepressant-response model to the trial targets; print published vs model for every target."""
+    import yaml
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from ..pharmacology.response.calibration import (
         Calibration,
         draws_document,
@@ -72,9 +77,11 @@ def calibrate(
 
         result = fit(calibration, max_evaluations=max_evaluations, progress=progress)
     console.print(f"objective {result.objective:.3f} after {result.evaluations} evaluations")
-    print_rows(calibration.rows(result.params), "Calibration: published target vs model")
-    if write:
-        folder = output or default_output()
+    rows = calibration.rows(result.params)
+    if not as_json:
+        print_rows(rows, "Calibration: published target vs model")
+    folder = (output or default_output()) if write else None
+    if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
         document = parameters_document(result, calibration)
         (folder / "response_model.yaml").write_text(HEADER.format(what="parameters") + yaml.safe_dump(document,
@@ -83,3 +90,9 @@ def calibrate(
         (folder / "response_posterior.yaml").write_text(HEADER.format(what="posterior draws") + yaml.safe_dump(
             sample, sort_keys=False, default_flow_style=None))  # fmt: skip
         console.print(f"parameters and {draws} posterior draws written to {folder}")
+    if as_json:
+        targets = [{"id": r.id, "kind": r.kind, "published": r.target, "se": r.se, "model": r.model,
+                    "mc_se": r.mc_se, "band": r.band, "log_scale": r.on_log_scale, "held_out": r.held_out,
+                    "passed": r.passed, "source": r.source} for r in rows]  # fmt: skip
+        print_json({"objective": result.objective, "evaluations": result.evaluations,
+                    "written_to": None if folder is None else str(folder), "targets": targets})  # fmt: skip

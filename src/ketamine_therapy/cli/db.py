@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from .output import JsonOption, print_json
+
 db_app = typer.Typer(help="Database migrations (SQLite by default; PostgreSQL via KETAMINE_THERAPY_DATABASE_URL).",
                      no_args_is_help=True)  # fmt: skip
 
@@ -20,19 +22,23 @@ def _engine(url: str | None):  # type: ignore[no-untyped-def]
 
 
 @db_app.command("upgrade")
-def upgrade(revision: Annotated[str, typer.Argument()] = "head", url: UrlOption = None) -> None:
+def upgrade(
+    revision: Annotated[str, typer.Argument()] = "head", url: UrlOption = None, as_json: JsonOption = False
+) -> None:
     """Migrate the database up to REVISION (default: the latest)."""
     from ..storage.migrate import current_revision
     from ..storage.migrate import upgrade as run
 
     engine = _engine(url)
     run(engine, revision)
-    typer.echo(f"database at revision {current_revision(engine)} ({engine.url.render_as_string()})")
+    _report(current_revision(engine), engine.url.render_as_string(), as_json)
 
 
 @db_app.command("downgrade")
 def downgrade(
-    revision: Annotated[str, typer.Argument(help="target revision, 'base' = empty")], url: UrlOption = None
+    revision: Annotated[str, typer.Argument(help="target revision, 'base' = empty")],
+    url: UrlOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Migrate the database down to REVISION."""
     from ..storage.migrate import current_revision
@@ -40,4 +46,12 @@ def downgrade(
 
     engine = _engine(url)
     run(engine, revision)
-    typer.echo(f"database at revision {current_revision(engine)}")
+    _report(current_revision(engine), engine.url.render_as_string(), as_json)
+
+
+def _report(revision: str | None, url: str, as_json: bool) -> None:
+    """The database's revision after a migration (the URL with its password hidden)."""
+    if as_json:
+        print_json({"revision": revision, "database": url})
+    else:
+        typer.echo(f"database at revision {revision} ({url})")

@@ -1,26 +1,29 @@
-"""The ``ketamine-therapy`` command."""
+"""The ``ketamine-therapy`` command.
+
+The command modules import only Typer, Rich and the standard library at the top; each command imports the
+pharmacology, services and storage it uses when it runs, so ``--help`` and ``--version`` load no numba or scipy.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from ..pharmacology import PharmacologyError, Route, list_models, parse_route
-from ..pharmacology.exceptions import InvalidInputError
-from ..services.pk_report import DISCLAIMER, PKReport, Scenario, run_pk_report
+from .. import DISCLAIMER, __version__
 from .calibrate import calibrate
 from .db import db_app
+from .output import JsonOption, print_json
 from .serve import serve
 from .trial import trial_app
 from .users import users_app
+
+if TYPE_CHECKING:
+    from ..services.pk_report import PKReport
 
 app = typer.Typer(
     help=f"ketamine-therapy: run a ketamine-therapy program, grounded in pharmacology. {DISCLAIMER}",
@@ -40,9 +43,26 @@ errors = Console(stderr=True)
 EXIT_INVALID = 2
 
 
+def _print_version(requested: bool) -> None:
+    if requested:
+        typer.echo(f"ketamine-therapy {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
+    pass
+
+
 @contextmanager
 def _domain_errors() -> Iterator[None]:
     """Turn domain errors into a message naming the field and exit code 2."""
+    from ..pharmacology.exceptions import InvalidInputError, PharmacologyError
+
     try:
         yield
     except InvalidInputError as exc:
@@ -54,6 +74,8 @@ def _domain_errors() -> Iterator[None]:
 
 
 def _parse_days(text: str) -> list[int]:
+    from ..pharmacology.exceptions import InvalidInputError
+
     try:
         return [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
@@ -65,6 +87,8 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
     if not enabled:
         yield None
         return
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
     with Progress(
         TextColumn("simulating"),
         BarColumn(),
@@ -82,6 +106,8 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
 
 
 def _print_report(report: PKReport) -> None:
+    from rich.table import Table
+
     data = report.to_dict()
     console.print(f"[bold]{data['drug']}[/] with model [bold]{report.model.id}[/]: {report.model.name}")
     for dose in data["regimen"][:8]:
@@ -127,7 +153,7 @@ def _emit(report: PKReport, as_json: bool, plot: Path | None) -> None:
         payload: dict[str, Any] = report.to_dict()
         if plot is not None:
             payload["plot"] = str(plot)
-        typer.echo(json.dumps(payload, indent=2))
+        print_json(payload)
     else:
         _print_report(report)
         if plot is not None:
@@ -164,10 +190,14 @@ def simulate(
     ] = 0,
     seed: Annotated[int | None, typer.Option(help="random seed for the population")] = None,
     plot: Annotated[Path | None, typer.Option(help="write a PNG of the curves")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    as_json: JsonOption = False,
     extrapolate: Annotated[bool, typer.Option(help="allow doses/subjects outside the model's validated range")] = False,
 ) -> None:
     """Simulate plasma concentrations of a drug and its metabolite for a dose or schedule."""
+    from ..pharmacology import parse_route
+    from ..pharmacology.exceptions import InvalidInputError
+    from ..services.pk_report import Scenario, run_pk_report
+
     with _domain_errors():
         if sex not in ("male", "female"):
             raise InvalidInputError("sex", f"got {sex!r}", "male, female")
@@ -191,10 +221,14 @@ def demo(
     ctx: typer.Context,
     plot: Annotated[Path, typer.Option(help="where to write the plot")] = Path("demo-iv-series.png"),
     n: Annotated[int, typer.Option("--n", help="population size")] = 1000,
+    as_json: JsonOption = False,
 ) -> None:
     """Demo: the IV acute series (0.5 mg/kg over 40 min on days 1, 3, 5, 8, 10, 12) for a population."""
     if ctx.invoked_subcommand is not None:
         return
+    from ..pharmacology import Route
+    from ..services.pk_report import Scenario, run_pk_report
+
     with _domain_errors():
         scenario = Scenario(
             route=Route.IV,
@@ -206,7 +240,7 @@ def demo(
             seed=1,
         )
         report = run_pk_report(scenario)
-        _emit(report, False, plot)
+        _emit(report, as_json, plot)
 
 
 @demo_app.command("seed")
@@ -214,8 +248,11 @@ def demo_seed(
     url: Annotated[str | None, typer.Option("--url", help="database URL (default: settings / environment)")] = None,
     patients: Annotated[int, typer.Option(help="number of synthetic patients")] = 30,
     seed: Annotated[int, typer.Option(help="random seed")] = 7,
+    as_json: JsonOption = False,
 ) -> None:
     """Create (migrate) the database and seed a synthetic clinic: patients on IV, Spravato and IM courses."""
+    from dataclasses import asdict
+
     from ..config import Settings
     from ..services.demo_clinic import seed_demo_clinic
     from ..storage.db import make_engine, make_session_factory
@@ -226,6 +263,9 @@ def demo_seed(
     upgrade(engine)
     factory = make_session_factory(engine)
     summary = seed_demo_clinic(lambda: SqlUnitOfWork(factory), n_patients=patients, seed=seed)
+    if as_json:
+        print_json({**asdict(summary), "database": engine.url.render_as_string()})
+        return
     console.print(
         f"seeded {summary.patients} synthetic patients ({summary.by_course}), {summary.sessions_run} sessions run, "
         f"{summary.scales} MADRS ratings, {summary.rems_forms} REMS forms into {engine.url.render_as_string()}"
@@ -233,8 +273,16 @@ def demo_seed(
 
 
 @models_app.command("list")
-def models_list() -> None:
+def models_list(as_json: JsonOption = False) -> None:
     """List the registered models."""
+    from rich.table import Table
+
+    from ..pharmacology import list_models
+
+    if as_json:
+        print_json({"models": [{"id": m.id, "drug": m.drug, "routes": [r.value for r in m.routes],
+                                "population": m.population, "name": m.name} for m in list_models()]})  # fmt: skip
+        return
     table = Table(title="PK models")
     for column in ("id", "drug", "routes", "population", "name"):
         table.add_column(column)
@@ -244,12 +292,19 @@ def models_list() -> None:
 
 
 @models_app.command("show")
-def models_show(model_id: Annotated[str, typer.Argument(help="model id")]) -> None:
+def models_show(model_id: Annotated[str, typer.Argument(help="model id")], as_json: JsonOption = False) -> None:
     """Show a model's published parameters with their sources."""
+    from rich.table import Table
+
     from ..pharmacology import get_model
 
     with _domain_errors():
         m = get_model(model_id)
+    if as_json:
+        print_json({"id": m.id, "name": m.name, "reference": m.reference,
+                    "parameters": [{"name": p.name, "value": p.value, "unit": p.unit, "evidence": p.evidence,
+                                    "source": p.source} for p in m.published.values()]})  # fmt: skip
+        return
     console.print(f"[bold]{m.id}[/] - {m.name}\n{m.reference}\n")
     table = Table()
     for column in ("parameter", "value", "unit", "evidence", "source"):

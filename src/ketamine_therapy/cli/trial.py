@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 if TYPE_CHECKING:
-    from ..pharmacology.trials import Estimate, TrialResult
+    from rich.table import Table
+
+    from ..pharmacology.trials import Estimate, TrialResult, TrialSpec
+
+from .output import JsonOption, print_json
 
 trial_app = typer.Typer(help="In-silico trials of regimens (spec format: docs/trials.md).", no_args_is_help=True)
 
@@ -22,6 +24,8 @@ def _format(kind: str, value: Estimate) -> str:
 
 
 def _table(result: TrialResult) -> Table:
+    from rich.table import Table
+
     table = Table(title=f"{result.name}: estimate [95% CI] (seed {result.seed})")
     table.add_column("endpoint")
     table.add_column("kind")
@@ -32,10 +36,27 @@ def _table(result: TrialResult) -> Table:
     return table
 
 
+def _read_spec(spec: str) -> TrialSpec:
+    """The spec in the file ``spec``, else the example of that name; else ``InvalidInputError`` on ``spec``."""
+    from ..pharmacology.exceptions import InvalidInputError
+    from ..pharmacology.trials.example_specs import example_specs
+    from ..validation.trial_spec import load_trial_spec, read_trial_spec
+
+    path = Path(spec)
+    if path.is_file():
+        return load_trial_spec(path)
+    examples = example_specs()
+    if spec in examples:
+        return read_trial_spec(examples[spec].read_text("utf-8"), "yaml")
+    raise InvalidInputError("spec", f"no file or example named {spec!r}", "a spec file, or " + ", ".join(examples))
+
+
 @trial_app.command("run")
 def run(
-    spec: Annotated[Path, typer.Argument(help="trial spec (.yaml or .json)", exists=True, dir_okay=False)],
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    spec: Annotated[
+        str, typer.Argument(help="a trial spec file (.yaml or .json) or an example's name (trial examples)")
+    ],
+    as_json: JsonOption = False,
     plot: Annotated[Path | None, typer.Option(help="write a PNG of the mean course per arm")] = None,
     workers: Annotated[int | None, typer.Option(help="run on a local Dask cluster of N worker processes")] = None,
     scheduler: Annotated[str | None, typer.Option(help="run on the Dask scheduler at this address")] = None,
@@ -50,13 +71,12 @@ def run(
     ] = "sampling",
 ) -> None:
     """Simulate a trial: per-arm endpoints with 95% intervals, costs per responder/remitter, mean course."""
+    from .. import DISCLAIMER
     from ..pharmacology.trials import DEFAULT_CHUNK_SIZE, run_trial
-    from ..services.pk_report import DISCLAIMER
-    from ..validation.trial_spec import load_trial_spec
     from .main import _domain_errors, _progress, console
 
     with _domain_errors():
-        trial = load_trial_spec(spec)
+        trial = _read_spec(spec)
         with _progress(True) as progress:
             size = DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size
             result = run_trial(trial, workers, scheduler, progress, size, uncertainty=uncertainty)
@@ -65,7 +85,7 @@ def run(
 
         plot_trial(result, plot)
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
+        print_json(result.to_dict())
         return
     console.print(_table(result))
     console.print(f"[dim]response model {result.response_model_version}; spec {spec}[/]")
@@ -74,9 +94,28 @@ def run(
     console.print(f"[dim]{DISCLAIMER}[/]")
 
 
+@trial_app.command("examples")
+def examples(as_json: JsonOption = False) -> None:
+    """List the example specs shipped with the package (run one with ``trial run NAME``)."""
+    from ..pharmacology.trials.example_specs import example_specs
+
+    found = {name: _summary(spec.read_text("utf-8")) for name, spec in example_specs().items()}
+    if as_json:
+        print_json({"examples": [{"name": name, "summary": summary} for name, summary in found.items()]})
+        return
+    for name, summary in found.items():
+        typer.echo(f"{name}: {summary}" if summary else name)
+
+
+def _summary(text: str) -> str:
+    """The first comment line of an example spec (its trial and source)."""
+    first = text.lstrip().splitlines()[0] if text.strip() else ""
+    return first.lstrip("# ").strip() if first.startswith("#") else ""
+
+
 @trial_app.command("schema")
 def schema() -> None:
     """Print the JSON Schema of a trial spec (the shape; the ranges and model limits are checked on run)."""
     from ..validation.trial_spec import trial_spec_schema
 
-    typer.echo(json.dumps(trial_spec_schema(), indent=2))
+    print_json(trial_spec_schema())

@@ -13,13 +13,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from ..clinic.exceptions import InvalidAnswerError
 from ..services.authorization import SYSTEM, Role
-from ..services.ports import ConflictError, NotFoundError
+from .output import JsonOption, print_json
 
 if TYPE_CHECKING:
+    from ..services.account_ports import User
     from ..services.ports import UnitOfWork
 
 users_app = typer.Typer(help="User logins: create them (the password is shown once), list, (de)activate.",
@@ -50,6 +49,9 @@ def _database(url: str | None) -> Iterator[Callable[[], UnitOfWork]]:
 @contextmanager
 def _errors() -> Iterator[None]:
     """Bad input: exit 2 naming the field; a taken name or unknown record: exit 1."""
+    from ..clinic.exceptions import InvalidAnswerError
+    from ..services.ports import ConflictError, NotFoundError
+
     try:
         yield
     except InvalidAnswerError as exc:
@@ -61,6 +63,8 @@ def _errors() -> Iterator[None]:
 
 
 def _role(text: str) -> Role:
+    from ..clinic.exceptions import InvalidAnswerError
+
     try:
         return Role(text.strip().lower())
     except ValueError:
@@ -70,6 +74,8 @@ def _role(text: str) -> Role:
 def _patient_id(text: str | None) -> uuid.UUID | None:
     if text is None:
         return None
+    from ..clinic.exceptions import InvalidAnswerError
+
     try:
         return uuid.UUID(text)
     except ValueError:
@@ -82,26 +88,35 @@ def create(
     role: Annotated[str, typer.Option(help=", ".join(r.value for r in Role))],
     patient_id: Annotated[str | None, typer.Option(help="the patient's id (required for the patient role)")] = None,
     url: UrlOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Create a login with a generated password, printed once: hand it over safely, it is not stored."""
     from ..services.accounts import create_user
 
     with _errors(), _database(url) as new_uow:
         user, password = create_user(new_uow(), CLI_ADMIN, username, _role(role), patient_id=_patient_id(patient_id))
+    if as_json:
+        print_json({**_user_json(user), "password": password})
+        return
     typer.echo(f"created {user.username} ({user.role.value})")
     typer.echo(f"password (shown once): {password}")
 
 
 @users_app.command("list")
-def list_(url: UrlOption = None) -> None:
+def list_(url: UrlOption = None, as_json: JsonOption = False) -> None:
     """List the logins (never their passwords)."""
+    from rich.table import Table
+
     from ..services.accounts import list_users
 
+    with _database(url) as new_uow:
+        users = list_users(new_uow(), CLI_ADMIN)
+    if as_json:
+        print_json({"users": [_user_json(u) for u in users]})
+        return
     table = Table(title="Users")
     for column in ("username", "role", "active", "locked until", "patient id", "created"):
         table.add_column(column)
-    with _database(url) as new_uow:
-        users = list_users(new_uow(), CLI_ADMIN)
     for u in users:
         locked = u.locked_until.isoformat(timespec="minutes") if u.locked_until else ""
         table.add_row(u.username, u.role.value, "yes" if u.active else "no", locked, str(u.patient_id or ""),
@@ -109,33 +124,47 @@ def list_(url: UrlOption = None) -> None:
     console.print(table)
 
 
-def _set_active(username: str, active: bool, url: str | None) -> None:
+def _user_json(user: User) -> dict[str, object]:
+    """A login as JSON (never its password hash)."""
+    return {"username": user.username, "role": user.role.value, "active": user.active,
+            "locked_until": user.locked_until.isoformat() if user.locked_until else None,
+            "patient_id": str(user.patient_id) if user.patient_id else None,
+            "created_at": user.created_at.isoformat()}  # fmt: skip
+
+
+def _set_active(username: str, active: bool, url: str | None, as_json: bool) -> None:
     from ..services.accounts import set_user_active
 
     with _errors(), _database(url) as new_uow:
         user = set_user_active(new_uow(), CLI_ADMIN, username, active)
+    if as_json:
+        print_json(_user_json(user))
+        return
     typer.echo(f"{user.username} is {'active' if user.active else 'inactive'}")
 
 
 @users_app.command("activate")
-def activate(username: Annotated[str, typer.Argument()], url: UrlOption = None) -> None:
+def activate(username: Annotated[str, typer.Argument()], url: UrlOption = None, as_json: JsonOption = False) -> None:
     """Allow a login again (also clears a lockout)."""
-    _set_active(username, True, url)
+    _set_active(username, True, url, as_json)
 
 
 @users_app.command("deactivate")
-def deactivate(username: Annotated[str, typer.Argument()], url: UrlOption = None) -> None:
+def deactivate(username: Annotated[str, typer.Argument()], url: UrlOption = None, as_json: JsonOption = False) -> None:
     """Refuse a login from now on; its open sessions end at their next request."""
-    _set_active(username, False, url)
+    _set_active(username, False, url, as_json)
 
 
 @users_app.command("ensure-admin")
-def ensure_admin_command(url: UrlOption = None) -> None:
+def ensure_admin_command(url: UrlOption = None, as_json: JsonOption = False) -> None:
     """Create the ``admin`` login if no active admin exists, printing its password once."""
     from ..services.accounts import ensure_admin
 
     with _database(url) as new_uow:
         password = ensure_admin(new_uow())
+    if as_json:
+        print_json({"created": password is not None, "username": "admin" if password else None, "password": password})
+        return
     if password is None:
         typer.echo("an active admin exists; nothing changed")
     else:

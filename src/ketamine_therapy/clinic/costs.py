@@ -1,6 +1,6 @@
 """Session prices, insurance coverage, billing codes and course costs, in :class:`decimal.Decimal` USD.
 
-Every rule cites its row in ``/work/shared/reference/clinical.md`` §1e. clinical.md gives only price *ranges*, so a
+Every rule cites its row in ``docs/references/clinical.md`` §1e. clinical.md gives only price *ranges*, so a
 clinic must set its own prices (:class:`PriceList` has no defaults); the published ranges are kept for a sanity check.
 Coinsurance is not in clinical.md either and is a required input of :class:`Coverage`. IM ketamine has no billing
 code and no coverage rule in clinical.md, so none is encoded.

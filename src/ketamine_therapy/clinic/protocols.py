@@ -1,6 +1,6 @@
 """Treatment protocols (editable templates), session plans on real dates, and booster rules.
 
-Every rule cites its row in ``reference/clinical.md``. Where that file is silent or marks a value
+Every rule cites its row in ``docs/references/clinical.md``. Where that file is silent or marks a value
 UNVERIFIED, nothing is assumed:
 
 - IM ketamine dosing norms are UNVERIFIED (§1b), so the IM template has no steps and no dose; a

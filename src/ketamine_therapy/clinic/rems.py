@@ -1,6 +1,6 @@
 """Spravato (esketamine nasal spray) REMS for outpatient settings: enrolment, Patient Monitoring Form, 7-day tracking.
 
-Every field and rule cites its row in ``/work/shared/reference/clinical.md`` (``SRC_*`` constants and
+Every field and rule cites its row in ``docs/references/clinical.md`` (``SRC_*`` constants and
 :data:`FIELD_SOURCES`). Inpatient settings need neither enrolment nor PMFs (clinical.md §1a 'Inpatient settings'),
 so this module covers outpatient settings only. REMS identifiers (patient / setting REMS numbers) are not in
 clinical.md's field list and are left out.
@@ -17,7 +17,7 @@ from typing import Literal, TypeVar
 from ketamine_therapy.clinic.exceptions import ClinicError, InvalidAnswerError
 
 SRC_ENROLMENT = (
-    "clinical.md §1a 'REMS — Patient enrolment': outpatient settings enrol each patient before the first treatment; "
+    "clinical.md §1a 'Patient enrolment': outpatient settings enrol each patient before the first treatment; "
     "patient and prescriber both sign the Patient Enrollment Form (spravatorems.com outpatient-hcs, patients), VERIFIED"
 )
 SRC_PMF = (

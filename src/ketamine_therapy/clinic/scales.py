@@ -1,6 +1,6 @@
 """Rating scales: item definitions, scoring, severity bands, flags and outcome rules.
 
-Every rule cites its row in ``reference/clinical.md`` §1d ("Rating scales"). Where that file gives
+Every rule cites its row in ``docs/references/clinical.md`` §1d ("Rating scales"). Where that file gives
 nothing or marks a value UNVERIFIED, the value is left out (``None`` or empty) rather than guessed:
 
 - LOINC codes exist only for PHQ-9 (panel, total, items) and the GAD-7 total; the GAD-7 panel

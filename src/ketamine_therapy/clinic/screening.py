@@ -1,6 +1,6 @@
 """Screening before ketamine / esketamine treatment: TRD status, staging, hard stops and precautions.
 
-Every rule cites its row in ``/work/shared/reference/clinical.md`` (``SRC_*`` constants and the ``_RULES``
+Every rule cites its row in ``docs/references/clinical.md`` (``SRC_*`` constants and the ``_RULES``
 table). Where clinical.md is silent or UNVERIFIED for a route, no rule is encoded: the condition or
 medication is reported in :attr:`ScreeningReport.unassessed` so a clinician reviews it by hand.
 Decision support only: the clinician makes the decision.

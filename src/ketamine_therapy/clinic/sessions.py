@@ -1,6 +1,6 @@
 """Treatment sessions: pre-checks, BP gate, dose, timed observations and discharge, as a state machine.
 
-Every rule cites its row in ``/work/shared/reference/clinical.md`` (``SRC_*`` constants). Where clinical.md is
+Every rule cites its row in ``docs/references/clinical.md`` (``SRC_*`` constants). Where clinical.md is
 silent or UNVERIFIED, the value is a clinic parameter without a default:
 
 - racemic (IV/IM) fasting intervals, ride-home rule and BP gate: :class:`PreCheckPolicy` has no defaults

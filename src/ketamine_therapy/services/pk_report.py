@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import DISCLAIMER as DISCLAIMER  # re-exported: the charts, the pages and the report carry it
 from ..pharmacology import (
     Covariates,
     Dose,
@@ -21,8 +22,6 @@ from ..pharmacology import (
 )
 from ..pharmacology.exceptions import InvalidInputError
 from ..pharmacology.simulate import ProgressCallback, SimulationResult, resolve_model
-
-DISCLAIMER = "Decision support for clinicians and researchers, not a medical device."
 
 # Defaults the reference gives: IV racemic 0.5 mg/kg over 40 min (clinical.md, Andrade 2017);
 # Spravato day-1 dose 56 mg (SPRAVATO label).

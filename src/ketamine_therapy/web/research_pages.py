@@ -17,7 +17,6 @@ import json
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,6 +30,7 @@ from ..clinic.exceptions import InvalidAnswerError
 from ..pharmacology.exceptions import InvalidInputError
 from ..pharmacology.models import drugs, list_models
 from ..pharmacology.trials import Estimate, TrialResult
+from ..pharmacology.trials.example_specs import example_specs
 from ..services import research
 from ..services.authorization import Permission
 from ..services.clinic_settings import get_settings
@@ -44,8 +44,6 @@ from .forms import TextFormDep
 
 router = APIRouter()
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[3] / "examples" / "trials"
-"""Example trial specs of a source checkout (absent from an installed wheel: the form then offers pasting only)."""
 SIMULATION_DEFAULTS = {"drug": "racemic-ketamine", "route": "iv", "dose": "0.5", "dose_unit": "mg_per_kg",
                        "duration_min": "40", "n_subjects": "500", "hours": "24", "seed": "", "weight_kg": "70",
                        "age_y": "40", "female": "false", "model": ""}  # fmt: skip
@@ -74,12 +72,6 @@ class MetricRow:
     p5: str
     p50: str
     p95: str
-
-
-def _example_specs() -> dict[str, Path]:
-    if not EXAMPLES_DIR.is_dir():
-        return {}
-    return {path.stem: path for path in sorted(EXAMPLES_DIR.glob("*.yaml"))}
 
 
 def _simulation_fields(params: Mapping[str, str]) -> dict[str, str]:
@@ -151,12 +143,12 @@ def _research_page(
         "models": _models(),
         "routes": research.ROUTES,
         "routes_by_model": research.routes_by_model(),
-        "examples": list(_example_specs()),
+        "examples": list(example_specs()),
         "jobs": jobs,
         "local": lambda at: "" if at is None else at.astimezone(tz).strftime("%d %b %H:%M"),
         "can_see_outcomes": actor.can(Permission.DEIDENTIFIED_READ),
         "sim": _form_values({}),
-        "trial": {"example": next(iter(_example_specs()), ""), "spec": "", "format": "yaml", "n": ""},
+        "trial": {"example": next(iter(example_specs()), ""), "spec": "", "format": "yaml", "n": ""},
         "error": None,
         "report": None,
         "limits": {
@@ -240,7 +232,7 @@ def start_trial(request: Request, who: CallerDep, ctx: ContextDep, form: TextFor
         if pasted.strip():
             text = pasted
         else:
-            examples = _example_specs()
+            examples = example_specs()
             if example not in examples:
                 raise InvalidAnswerError("example", f"unknown example {example!r}", ", ".join(examples) or "none")
             text, fmt = examples[example].read_text("utf-8"), "yaml"

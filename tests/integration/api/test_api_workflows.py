@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import create_engine, func, select
 
+from ketamine_therapy.pharmacology.trials.example_specs import example_specs
 from ketamine_therapy.storage.tables import PatientRow
 
 from .conftest import Api
 
 PROBLEM = "application/problem+json"
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "trials"
+EXAMPLES = example_specs()
 
 
 def test_login_failures_are_generic_counted_and_locked(api: Api) -> None:
@@ -192,7 +192,7 @@ def test_simulation_and_trial_job_with_progress(api: Api) -> None:
     plot = api.send("researcher", "POST", "/simulations/plot", {"dose_mg_per_kg": 0.5, "n_subjects": 20, "hours": 4})
     assert plot.headers["content-type"] == "image/png"
     assert plot.content[:8] == b"\x89PNG\r\n\x1a\n"
-    spec = (EXAMPLES / "fava_2020_dose_ranging.yaml").read_text().replace("n: 2000", "n: 200")
+    spec = EXAMPLES["fava_2020_dose_ranging"].read_text("utf-8").replace("n: 2000", "n: 200")
     started = api.send("researcher", "POST", "/trials", {"spec": spec, "format": "yaml"})
     assert started.status_code == 202, started.text
     job_id = started.json()["id"]

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ketamine_therapy.pharmacology.trials.example_specs import example_specs
+
 CLI = [sys.executable, "-m", "ketamine_therapy.cli", "trial", "run"]
-EXAMPLES = Path(__file__).parents[3] / "examples" / "trials"
+EXAMPLES = example_specs()
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -20,9 +22,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_example_json_shape_and_plot(tmp_path: Path) -> None:
     plot = tmp_path / "course.png"
-    result = run(
-        str(EXAMPLES / "murrough_2013_six_infusions.yaml"), "--json", "--plot", str(plot), "--chunk-size", "500"
-    )
+    result = run("murrough_2013_six_infusions", "--json", "--plot", str(plot), "--chunk-size", "500")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert set(data) == {"arms"}
@@ -38,7 +38,7 @@ def test_example_json_shape_and_plot(tmp_path: Path) -> None:
 
 
 def test_readable_table(tmp_path: Path) -> None:
-    spec = yaml.safe_load((EXAMPLES / "han_2016_single_infusion.yaml").read_text())
+    spec = yaml.safe_load(EXAMPLES["han_2016_single_infusion"].read_text("utf-8"))
     spec["population"]["n"] = 200
     path = tmp_path / "han.json"
     path.write_text(json.dumps(spec))
@@ -60,7 +60,7 @@ def test_readable_table(tmp_path: Path) -> None:
     ],
 )  # fmt: skip
 def test_bad_spec_exits_2_naming_the_field(tmp_path: Path, change: dict[str, object], field: str) -> None:
-    spec = {**yaml.safe_load((EXAMPLES / "iv_thrice_weekly.yaml").read_text()), **change}
+    spec = {**yaml.safe_load(EXAMPLES["iv_thrice_weekly"].read_text("utf-8")), **change}
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(spec))
     result = run(str(path), "--json")
@@ -78,7 +78,7 @@ def test_unreadable_spec_exits_2(tmp_path: Path) -> None:
 
 
 def test_parameter_uncertainty_widens_the_intervals(tmp_path: Path) -> None:
-    spec = yaml.safe_load((EXAMPLES / "han_2016_single_infusion.yaml").read_text())
+    spec = yaml.safe_load(EXAMPLES["han_2016_single_infusion"].read_text("utf-8"))
     spec["population"]["n"] = 400
     path = tmp_path / "han.json"
     path.write_text(json.dumps(spec))

@@ -1,6 +1,6 @@
 """Costs: prices, coverage, billing codes and course cost in Decimal.
 
-Sources are rows of /work/shared/reference/clinical.md §1e ('Costs, coding and coverage').
+Sources are rows of docs/references/clinical.md §1e ('Costs, coding and coverage').
 """
 
 from __future__ import annotations

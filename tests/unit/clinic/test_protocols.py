@@ -1,4 +1,4 @@
-"""Protocol templates, session plans and booster rules (sources: reference/clinical.md §1a, §1b, §1d)."""
+"""Protocol templates, session plans and booster rules (sources: docs/references/clinical.md §1a, §1b, §1d)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Spravato REMS: enrolment, Patient Monitoring Form, 7-day submission tracking.
 
-Sources are rows of /work/shared/reference/clinical.md §1a ('REMS — who, enrolment, forms', 'PMF fields').
+Sources are rows of docs/references/clinical.md §1a ('REMS — who, enrolment, forms', 'PMF fields').
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Rating scales: worked examples, band edges, flags, validation and outcome rules.
 
-Every rule tested here comes from ``/work/shared/reference/clinical.md`` §1d ("Rating scales").
+Every rule tested here comes from ``docs/references/clinical.md`` §1d ("Rating scales").
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Screening: TRD status, Maudsley and Thase–Rush staging, hard stops and precautions per route.
 
-Sources are rows of /work/shared/reference/clinical.md, cited in each test's docstring.
+Sources are rows of docs/references/clinical.md, cited in each test's docstring.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Treatment sessions: state machine, pre-checks, BP gate, dose limits, observations and discharge.
 
-Sources are rows of ``/work/shared/reference/clinical.md``, named in each test's docstring.
+Sources are rows of ``docs/references/clinical.md``, named in each test's docstring.
 """
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-from scipy.optimize import brentq
 
 from .._data import load
 from .._linear import CompartmentGraph, InputEvent, LinearSystem
@@ -246,6 +245,8 @@ class MammillaryModel(PKModel):
         that peak, to the whole minute (study sampling times are in minutes). A Cmax no first-order
         absorption can reach by Tmax is a data error.
         """
+        from scipy.optimize import brentq  # on first use: scipy.optimize is slow to import
+
         data = self._route_data[route.value]
         tmax = float(data["tmax_h"]["value"])
         times = np.arange(0.0, 4.0 * tmax + 2.0, 1.0 / 360.0)

@@ -27,8 +27,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.optimize import least_squares
-from scipy.stats import norm
+from scipy.special import ndtr, ndtri
 
 from .._data import load
 from .._typing import BoolArray, FloatArray
@@ -246,14 +245,14 @@ def calibration_occupancy(n_subjects: int, seed: int) -> dict[str, FloatArray]:
 
 
 def _nodes() -> FloatArray:
-    return np.asarray(norm.ppf((np.arange(_N_NODES) + 0.5) / _N_NODES))
+    return np.asarray(ndtri((np.arange(_N_NODES) + 0.5) / _N_NODES))
 
 
 def meaningful_share(peak_occupancy: FloatArray, params: DissociationParameters) -> float:
     """Expected share of patients (0-1) with a meaningful CADSS given their peak occupancies (baseline 0)."""
     k = (params.threshold / (params.cadss_max - params.threshold)) ** (1.0 / params.hill)
     # meaningful <=> O50_i < O_peak / k <=> eta < log(O_peak / (k O50)) / omega
-    return float(np.mean(norm.cdf(np.log(np.maximum(peak_occupancy, 1e-300) / (k * params.o50)) / params.omega)))
+    return float(np.mean(ndtr(np.log(np.maximum(peak_occupancy, 1e-300) / (k * params.o50)) / params.omega)))
 
 
 def calibrate(n_subjects: int | None = None, seed: int | None = None) -> DissociationParameters:
@@ -265,6 +264,8 @@ def calibrate(n_subjects: int | None = None, seed: int | None = None) -> Dissoci
     ``n_subjects`` sampled adults per regimen with PK random effects (``seed``); the patients'
     sensitivities are integrated over fixed normal quantiles, so the result is deterministic.
     """
+    from scipy.optimize import least_squares  # only calibration needs the optimiser
+
     d = _section("dissociation")
     cal, targets = d["calibration"], d["targets"]
     n = int(cal["n_subjects"]) if n_subjects is None else n_subjects

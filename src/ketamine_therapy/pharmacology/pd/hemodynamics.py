@@ -29,8 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.optimize import least_squares, minimize_scalar
-from scipy.stats import norm
+from scipy.special import ndtr, ndtri
 
 from .._data import load
 from .._typing import BoolArray, FloatArray, IntArray
@@ -261,12 +260,12 @@ def large_rise_share(session_loads: Sequence[FloatArray], times_h: FloatArray, p
 
 
 def _share_from_needed(needed: Sequence[FloatArray], params: HemodynamicsParameters) -> float:
-    z = np.asarray(norm.ppf((np.arange(_N_NODES) + 0.5) / _N_NODES))
+    z = np.asarray(ndtri((np.arange(_N_NODES) + 0.5) / _N_NODES))
     op, os_ = params.omega_patient, params.omega_session
     none = np.ones((z.size, needed[0].shape[0]))
     for session in needed:
         excess = (np.log(session) + params.omega**2 / 2.0)[None, :] - op * z[:, None]
-        p_session = norm.sf(excess / os_) if os_ > 0.0 else (excess <= 0.0).astype(np.float64)
+        p_session = ndtr(-excess / os_) if os_ > 0.0 else (excess <= 0.0).astype(np.float64)
         none *= 1.0 - p_session
     return float(np.mean(1.0 - none))
 
@@ -288,6 +287,8 @@ def calibrate(n_subjects: int | None = None, seed: int | None = None) -> Hemodyn
     4 weeks (56 and 84 mg arms pooled) as close as possible, in log, to the target. Populations:
     the dissociation calibration populations (``hemodynamics.calibration`` n and seed).
     """
+    from scipy.optimize import least_squares, minimize_scalar  # only calibration needs the optimiser
+
     h = _section()
     cal, targets = h["calibration"], h["targets"]
     n = int(cal["n_subjects"]) if n_subjects is None else n_subjects
