@@ -97,9 +97,9 @@ def _what_if(
     doses = tuple(sorted(prepared.doses + future, key=lambda d: d.time_h))
     origin = prepared.origin_h if prepared.doses else min(d.time_h for d in doses)
     session_h = np.array([d.time_h - origin for d in doses])
-    shift = prepared.origin_h - origin
-    shifted = Grid(grid.band_h + shift, grid.visit_h + shift, grid.all_h + shift, grid.band_index, grid.visit_index)
-    simulated = simulate_schedule(_inputs(prepared, post, prepared.stimulus(doses)), session_h, shifted, scale, *z)
+    horizon = grid.at_horizon(prepared.origin_h - origin)
+    inputs = _inputs(prepared, post, prepared.stimulus(doses))
+    simulated = simulate_schedule(inputs, session_h, horizon, scale, z[0][:, -1:], z[1])
     relapsed = float(np.mean(np.isfinite(simulated.first_relapse_visit)))
     return WhatIf(candidate, relapsed, float(simulated.band_scores[:, -1].mean()))
 

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import logsumexp
-from scipy.stats import multivariate_normal, multivariate_t
 
 from .._typing import FloatArray, IntArray
 from ..response.likelihood import log_density_many
@@ -32,10 +31,15 @@ from .prepare import BASELINE_MEAN, BASELINE_SD, Prepared
 N_STARTS = 64
 HESSIAN_STEP = 1e-3
 MIN_PRECISION = 1e-3
-T_DF = 5.0
-INFLATE = 1.5
-PRIOR_SHARE = 0.1
-PROPOSALS_PER_DRAW = 3
+ESS_TARGET = 0.5
+MIN_TEMPERATURE_STEP = 1e-4
+MOVES = 2
+FINAL_MOVES = 2
+DRAWS_PER_PARTICLE = 2
+MIN_PARTICLES = 100
+TARGET_ACCEPTANCE = 0.3
+RESAMPLE_SET = 0.3
+RIDGE = 1e-4
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class Posterior:
     laplace_cov: FloatArray
     effective_sample_size: float
     prior_only: bool
+    stages: int = 0
 
 
 def _objective(prepared: Prepared, params: ResponseParameters) -> Callable[[FloatArray], tuple[float, FloatArray]]:
@@ -117,33 +122,92 @@ def prior_draws(prepared: Prepared, stack: ParameterStack, n: int, rng: np.rando
     return Posterior(eta, theta, node, zero, np.eye(N_RANDOM_EFFECTS), float(n), True)
 
 
+def _next_temperature(log_lik: FloatArray, beta: float) -> float:
+    """The largest temperature <= 1 whose incremental weights keep ESS >= ``ESS_TARGET`` x particles."""
+
+    finite = log_lik[np.isfinite(log_lik)]
+
+    def ess(b: float) -> float:
+        w = np.exp((b - beta) * (finite - finite.max()))
+        return float(w.sum() ** 2 / (w * w).sum())
+
+    target = ESS_TARGET * log_lik.size
+    if ess(1.0) >= target:
+        return 1.0
+    low, high = beta, 1.0
+    for _ in range(40):
+        mid = 0.5 * (low + high)
+        low, high = (mid, high) if ess(mid) >= target else (low, mid)
+    return max(low, beta + MIN_TEMPERATURE_STEP)
+
+
+class _Particles:
+    """Particles (eta, parameter set, covariate node) with their log-likelihoods."""
+
+    def __init__(self, prepared: Prepared, stack: ParameterStack, n: int, rng: np.random.Generator) -> None:
+        self.prepared, self.stack, self.rng = prepared, stack, rng
+        self.eta = rng.standard_normal((n, N_RANDOM_EFFECTS))
+        self.theta = rng.integers(0, stack.n, n)
+        self.node = rng.integers(0, len(prepared.nodes), n)
+        self.log_lik = self.evaluate(self.eta, self.theta, self.node)
+
+    def evaluate(self, eta: FloatArray, theta: IntArray, node: IntArray) -> FloatArray:
+        p = self.prepared
+        inputs = draw_inputs(
+            self.stack, theta, eta, p.node_stimulus[node], p.node_age[node], BASELINE_MEAN, BASELINE_SD
+        )
+        log_lik = log_likelihood_many(inputs, p.session_h, p.obs_h, p.obs_value, p.codes)
+        return np.where(np.isfinite(log_lik), log_lik, -np.inf)
+
+    def resample(self, log_w: FloatArray) -> None:
+        pick = _systematic(log_w, self.eta.shape[0], self.rng)
+        self.eta, self.theta, self.node, self.log_lik = (
+            self.eta[pick],
+            self.theta[pick],
+            self.node[pick],
+            self.log_lik[pick],
+        )
+
+    def move(self, beta: float, scale: float) -> float:
+        """One Metropolis-Hastings sweep at temperature ``beta``: a random walk on eta (covariance ``scale``^2 x the
+        particles'), and with probability ``RESAMPLE_SET`` a fresh parameter set and node from the prior. Returns
+        the acceptance rate."""
+        n, d = self.eta.shape
+        cov = np.cov(self.eta.T) + RIDGE * np.eye(d)
+        step = self.rng.standard_normal((n, d)) @ np.linalg.cholesky(cov).T * scale
+        eta = self.eta + step
+        fresh = self.rng.random(n) < RESAMPLE_SET
+        theta = np.where(fresh, self.rng.integers(0, self.stack.n, n), self.theta)
+        node = np.where(fresh, self.rng.integers(0, len(self.prepared.nodes), n), self.node)
+        log_lik = self.evaluate(eta, theta, node)
+        log_ratio = beta * (log_lik - self.log_lik) - 0.5 * ((eta * eta).sum(1) - (self.eta * self.eta).sum(1))
+        accept = np.log(self.rng.random(n)) < log_ratio
+        self.eta[accept], self.theta[accept], self.node[accept] = eta[accept], theta[accept], node[accept]
+        self.log_lik[accept] = log_lik[accept]
+        return float(accept.mean())
+
+
 def sample_posterior(
     prepared: Prepared, params: ResponseParameters, stack: ParameterStack, n: int, rng: np.random.Generator
 ) -> Posterior:
-    """MAP, Laplace and importance resampling (see the module docstring)."""
+    """MAP and Laplace (reported), then a tempered SMC sample of the joint posterior (see the module docstring)."""
     if prepared.n_ratings == 0:
         return prior_draws(prepared, stack, n, rng)
     mode = find_map(prepared, params, rng)
     cov = laplace_covariance(prepared, params, mode)
-    m = PROPOSALS_PER_DRAW * n
-    t = multivariate_t(loc=mode, shape=INFLATE**2 * cov, df=T_DF)
-    from_prior = rng.random(m) < PRIOR_SHARE
-    eta = np.where(
-        from_prior[:, None],
-        rng.standard_normal((m, N_RANDOM_EFFECTS)),
-        t.rvs(size=m, random_state=rng).reshape(m, N_RANDOM_EFFECTS),
+    particles = _Particles(prepared, stack, max(n // DRAWS_PER_PARTICLE, MIN_PARTICLES), rng)
+    beta = 0.0
+    scale = 2.38 / math.sqrt(N_RANDOM_EFFECTS)
+    stages = 0
+    while beta < 1.0:
+        new = _next_temperature(particles.log_lik, beta)
+        particles.resample((new - beta) * particles.log_lik)
+        beta = new
+        stages += 1
+        for _ in range(MOVES + (FINAL_MOVES if beta >= 1.0 else 0)):
+            rate = particles.move(beta, scale)
+            scale *= math.exp(rate - TARGET_ACCEPTANCE)
+    every = np.arange(n) % particles.eta.shape[0]
+    return Posterior(
+        particles.eta[every], particles.theta[every], particles.node[every], mode, cov, float(n), False, stages
     )
-    log_prior = multivariate_normal(np.zeros(N_RANDOM_EFFECTS)).logpdf(eta)
-    log_q = np.logaddexp(math.log1p(-PRIOR_SHARE) + t.logpdf(eta), math.log(PRIOR_SHARE) + log_prior)
-    theta = rng.integers(0, stack.n, m)
-    node = rng.integers(0, len(prepared.nodes), m)
-    inputs = draw_inputs(
-        stack, theta, eta, prepared.node_stimulus[node], prepared.node_age[node], BASELINE_MEAN, BASELINE_SD
-    )
-    log_lik = log_likelihood_many(inputs, prepared.session_h, prepared.obs_h, prepared.obs_value, prepared.codes)
-    log_w = log_lik + log_prior - log_q
-    log_w = np.where(np.isfinite(log_w), log_w, -np.inf)
-    w = np.exp(log_w - logsumexp(log_w))
-    ess = float(1.0 / np.sum(w * w))
-    pick = _systematic(log_w, n, rng)
-    return Posterior(eta[pick], theta[pick], node[pick], mode, cov, ess, False)

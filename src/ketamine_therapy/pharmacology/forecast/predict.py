@@ -46,8 +46,17 @@ class Grid:
         """Band every ``step_days`` from ``now_h`` to the horizon; assessments every ``RELAPSE_VISIT_DAYS``."""
         band = now_h + 24.0 * np.append(np.arange(0.0, horizon_days, step_days), horizon_days)
         visits = now_h + 24.0 * np.arange(RELAPSE_VISIT_DAYS, horizon_days + 1e-9, RELAPSE_VISIT_DAYS)
+        return cls.merged(band, visits)
+
+    @classmethod
+    def merged(cls, band: FloatArray, visits: FloatArray) -> Grid:
+        """The grid of these band and assessment times."""
         merged = np.unique(np.concatenate([band, visits]))
         return cls(band, visits, merged, np.searchsorted(merged, band), np.searchsorted(merged, visits))
+
+    def at_horizon(self, shift_h: float = 0.0) -> Grid:
+        """The same assessments and only the last band time, shifted by ``shift_h``."""
+        return Grid.merged(self.band_h[-1:] + shift_h, self.visit_h + shift_h)
 
 
 def observed(latent: FloatArray, tables: FloatArray, scale: str, z: FloatArray) -> FloatArray:
