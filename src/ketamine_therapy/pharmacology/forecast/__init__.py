@@ -1,9 +1,6 @@
 """Per-patient Bayesian forecast of the depression course, relapse risk and booster timing (docs/forecast.md)."""
 
-from .engine import forecast
-from .events import read_event_table
-from .hashing import input_hash, model_version
-from .types import (
+from .contract import (
     Band,
     BoosterAdvice,
     Covariates,
@@ -15,6 +12,9 @@ from .types import (
     ScheduleCandidate,
     WhatIf,
 )
+from .engine import forecast
+from .events import read_event_table
+from .hashing import input_hash, model_version
 
 __all__ = [
     "Band",

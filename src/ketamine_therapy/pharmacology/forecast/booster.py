@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._typing import FloatArray
-from .types import BoosterAdvice, Dose, ScheduleCandidate
+from .contract import BoosterAdvice, Dose, ScheduleCandidate
 
 WHAT_IF_WEEKS = (1, 2, 3, 4)
 RACEMIC_MG_PER_KG = (0.5, 0.75)  # the IV doses of the what-if example (the standard 0.5 and a higher one)

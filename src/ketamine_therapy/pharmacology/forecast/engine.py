@@ -12,6 +12,7 @@ from ..response.likelihood import latent_course
 from ..response.observation import scale_table
 from ..response.parameters import ETA_NAMES, ResponseParameters, load_parameters
 from .booster import advise, default_candidates
+from .contract import Band, Dose, Forecast, ForecastRequest, RelapseRisk, ScheduleCandidate, WhatIf
 from .hashing import input_hash, model_version
 from .kernel import DrawInputs, ParameterStack, draw_inputs
 from .posterior import Posterior, sample_posterior
@@ -24,11 +25,10 @@ from .predict import (
     simulate_schedule,
 )
 from .prepare import BASELINE_MEAN, BASELINE_SD, Prepared, prepare
-from .types import Band, Dose, Forecast, ForecastRequest, RelapseRisk, ScheduleCandidate, WhatIf
 from .validate import validate
 
 IMPLAUSIBLE_Z = 4.0  # a rating this many rating-error SDs from the MAP course is flagged
-LOW_ESS_SHARE = 0.05  # importance resampling with fewer effective draws than this share is flagged
+LOW_DIVERSITY = 0.2  # a posterior sample with fewer distinct particles than this share is flagged
 
 
 @cache
@@ -69,10 +69,10 @@ def _warnings(request: ForecastRequest, prepared: Prepared, post: Posterior, par
             f"Rating {r.scale} {r.value} at {r.time_h:g} h is implausible under the model given the other data "
             f"({z[k]:+.1f} rating-error SDs from the fitted course): check it; the forecast uses it as recorded."
         )
-    if post.effective_sample_size < LOW_ESS_SHARE * request.n_draws:
+    if post.effective_sample_size < LOW_DIVERSITY * post.particles:
         out.append(
-            f"The importance resampling kept few effective draws ({post.effective_sample_size:.0f}): the ratings fit "
-            "the model poorly or contradict each other; the bands may be too narrow."
+            f"The posterior sample kept few distinct draws ({post.effective_sample_size:.0f} of {post.particles}): "
+            "the ratings fit the model poorly or contradict each other; the bands may be too narrow."
         )
     madrs = [r.value for r in request.ratings if r.scale == "madrs"]
     if madrs and madrs[-1] >= RELAPSE_THRESHOLD_MADRS:
@@ -116,7 +116,7 @@ def forecast(request: ForecastRequest) -> Forecast:
          rng.standard_normal((request.n_draws, grid.visit_h.size)))  # fmt: skip
     base = simulate_schedule(_inputs(prepared, post, prepared.node_stimulus), prepared.session_h, grid, request.scale,
                              *z)  # fmt: skip
-    q = band_quantiles(base.band_scores)
+    q = band_quantiles(base.band_scores, rng.random(base.band_scores.shape) - 0.5)
     band = Band(grid.band_h + prepared.origin_h, q[2], q[0], q[1], q[3], q[4], request.scale)
     cdf = relapse_cdf(base.first_relapse_visit, grid.visit_h.size)
     relapse = _relapse(grid, cdf, prepared.origin_h, prepared.now_h)

@@ -14,7 +14,7 @@ import io
 import math
 
 from ..exceptions import InvalidInputError
-from .types import Covariates, Dose, ForecastRequest, Rating
+from .contract import Covariates, Dose, ForecastRequest, Rating
 
 DEFAULT_DRUG = "racemic-ketamine"
 DEFAULT_SCALE = "madrs"

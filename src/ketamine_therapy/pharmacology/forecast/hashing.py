@@ -8,7 +8,7 @@ from dataclasses import asdict
 from typing import Any
 
 from .._data import load
-from .types import ForecastRequest
+from .contract import ForecastRequest
 
 ENGINE_VERSION = "1"
 

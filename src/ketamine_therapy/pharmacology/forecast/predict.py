@@ -66,9 +66,12 @@ def observed(latent: FloatArray, tables: FloatArray, scale: str, z: FloatArray) 
     return np.asarray(np.clip(np.floor(intercept + slope * latent + sd * z + 0.5), low, high))
 
 
-def band_quantiles(scores: FloatArray) -> FloatArray:
-    """Rows: the 5/25/50/75/95th percentiles over draws at each time."""
-    return np.asarray(np.quantile(scores, QUANTILES, axis=0, method="inverted_cdf"))
+def band_quantiles(scores: FloatArray, jitter: FloatArray) -> FloatArray:
+    """Rows: the 5/25/50/75/95th percentiles over draws at each time of the scores' continuous relaxation
+    (score + ``jitter``, uniform on (-1/2, 1/2)): a 50% band then holds a future rating half of the time, a rating on
+    the band's edge counting by the fraction of its unit interval inside (randomised PIT; integer quantiles would
+    over-cover)."""
+    return np.asarray(np.quantile(scores + jitter, QUANTILES, axis=0))
 
 
 def relapse_visit(madrs: FloatArray) -> FloatArray:

@@ -18,8 +18,8 @@ from ..population import sample_covariates
 from ..response.likelihood import PatientRecord
 from ..response.observation import scale_code
 from ..response.parameters import latent_baseline_sd, load_parameters
+from .contract import Covariates, Dose, ForecastRequest
 from .stimulus import PKKey, check_dose, session_stimulus
-from .types import Covariates, Dose, ForecastRequest
 
 N_NODES = 8
 NODE_SEED = 20261205

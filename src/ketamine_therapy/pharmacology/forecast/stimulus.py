@@ -20,7 +20,7 @@ from ..regimen import Dose as PKDose
 from ..regimen import Regimen, parse_route
 from ..response.arms import COARSE_STEP_H, FINE_STEP_H, FINE_WINDOW_H, STIMULUS_WINDOW_H, WASHOUT_H
 from ..simulate import resolve_model, simulate
-from .types import Dose
+from .contract import Dose
 
 # (weight kg, age y, female) of one patient, as the PK core takes them
 PKKey = tuple[float, float, bool]

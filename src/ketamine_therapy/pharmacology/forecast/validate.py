@@ -8,7 +8,7 @@ from ..exceptions import InvalidInputError
 from ..models import default_model, drugs
 from ..regimen import parse_route
 from ..response.observation import SCALES, scale_code, scale_table
-from .types import Dose, ForecastRequest, Rating
+from .contract import Dose, ForecastRequest, Rating
 
 MAX_HORIZON_DAYS = 365.0
 MAX_DRAWS = 20_000

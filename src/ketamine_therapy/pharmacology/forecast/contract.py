@@ -123,4 +123,4 @@ class Forecast:
     n_ratings: int
     warnings: tuple[str, ...]
     prior_only: bool
-    effective_sample_size: float = field(default=float("nan"))  # of the importance resampling (prior: n_draws)
+    effective_sample_size: float = field(default=float("nan"))  # distinct posterior draws (prior: n_draws)
