@@ -20,8 +20,9 @@ from ketamine_therapy.pharmacology.forecast import (
 )
 from ketamine_therapy.pharmacology.forecast.engine import parameter_stack
 from ketamine_therapy.pharmacology.forecast.kernel import draw_inputs, log_likelihood_many
-from ketamine_therapy.pharmacology.forecast.posterior import find_map, laplace_covariance
+from ketamine_therapy.pharmacology.forecast.posterior import find_map, laplace_covariance, sample_posterior
 from ketamine_therapy.pharmacology.forecast.prepare import BASELINE_MEAN, BASELINE_SD, prepare
+from ketamine_therapy.pharmacology.forecast.reparam import effects_matrix, matched_eta, separable
 from ketamine_therapy.pharmacology.population import sample_covariates
 from ketamine_therapy.pharmacology.response import (
     ETA_NAMES,
@@ -107,12 +108,15 @@ def test_posterior_narrows_as_observations_are_added() -> None:
     ratings = simulated_patient(truth, list(SERIES_DAYS), [0, 1, 3, 5, 8, 10, 12, 14, 17, 21, 24, 28], seed=5)
     spreads, widths = [], []
     for k in (0, 2, 12):
+        prepared = prepare(request(ratings[:k]))
+        post = sample_posterior(prepared, PARAMS, parameter_stack(), 1000, np.random.default_rng(k))
+        # generalised variance of the random effects: log det of their posterior covariance (0 for the prior)
+        spreads.append(np.linalg.slogdet(np.cov(post.eta.T))[1])
         result = forecast(request(ratings[:k], n_draws=600))
         assert result.prior_only == (k == 0)
-        spreads.append(1.0 - result.shrinkage["baseline"])
         widths.append(result.band.p95[7] - result.band.p05[7])  # 90% band a week after the last observation
-    assert spreads[0] == 1.0
-    assert spreads[0] > spreads[1] > spreads[2]
+    assert spreads[0] == pytest.approx(0.0, abs=0.3)
+    assert spreads[0] > spreads[1] + 0.5 > spreads[2] + 1.0
     assert widths[2] < widths[0]
 
 
@@ -268,3 +272,22 @@ def test_patient_record_of_prepared_request_is_a_valid_record() -> None:
     record = prepare(request()).record
     assert isinstance(record, PatientRecord)
     assert record.obs_h[0] == 0.0
+
+
+def test_centred_parameter_move_keeps_the_effects_and_inverts() -> None:
+    stack = parameter_stack()
+    baseline = (BASELINE_MEAN, BASELINE_SD)
+    assert separable(stack, 45.0, baseline)
+    rng = np.random.default_rng(4)
+    eta = rng.standard_normal((50, len(ETA_NAMES)))
+    theta, other = rng.integers(0, stack.n, (2, 50))
+    age = np.full(50, 45.0)
+    moved, log_jac = matched_eta(stack, theta, other, eta, age, age, baseline)
+    ok = np.isfinite(log_jac)
+    assert ok.mean() > 0.5
+    before = effects_matrix(stack, theta, eta, age, baseline)[ok]
+    after = effects_matrix(stack, other, moved, age, baseline)[ok]
+    assert after == pytest.approx(before, rel=1e-6, abs=1e-9)
+    back, log_jac_back = matched_eta(stack, other[ok], theta[ok], moved[ok], age[ok], age[ok], baseline)
+    assert back == pytest.approx(eta[ok], abs=1e-5)
+    assert log_jac_back == pytest.approx(-log_jac[ok], abs=1e-3)

@@ -33,18 +33,21 @@ from ..response.likelihood import log_density_many
 from ..response.parameters import N_RANDOM_EFFECTS, ResponseParameters
 from .kernel import ParameterStack, draw_inputs, log_likelihood_many
 from .prepare import BASELINE_MEAN, BASELINE_SD, Prepared
+from .reparam import matched_eta, separable
 
 N_STARTS = 64
 HESSIAN_STEP = 1e-3
 MIN_PRECISION = 1e-3
 ESS_TARGET = 0.5
 MIN_TEMPERATURE_STEP = 1e-4
-MOVES = 2
-FINAL_MOVES = 2
+SWEEPS = 2  # per stage: eta sweeps, each followed by a parameter-set sweep
+FINAL_SWEEPS = 2
+JUMP_SHARE = 0.2
+JITTER = 1e-3
+JUMP_SHARE = 0.2
 DRAWS_PER_PARTICLE = 2
 MIN_PARTICLES = 100
 TARGET_ACCEPTANCE = 0.3
-RESAMPLE_SET = 0.3
 RIDGE = 1e-4
 
 
@@ -157,6 +160,7 @@ class _Particles:
         self.theta = rng.integers(0, stack.n, n)
         self.node = rng.integers(0, len(prepared.nodes), n)
         self.log_lik = self.evaluate(self.eta, self.theta, self.node)
+        self.centred = separable(stack, float(prepared.node_age[0]), (BASELINE_MEAN, BASELINE_SD))
 
     def evaluate(self, eta: FloatArray, theta: IntArray, node: IntArray) -> FloatArray:
         p = self.prepared
@@ -175,23 +179,37 @@ class _Particles:
             self.log_lik[pick],
         )
 
-    def move(self, beta: float, scale: float) -> float:
-        """One Metropolis-Hastings sweep at temperature ``beta``: a random walk on eta (covariance ``scale``^2 x the
-        particles'), and with probability ``RESAMPLE_SET`` a fresh parameter set and node from the prior. Returns
-        the acceptance rate."""
-        n, d = self.eta.shape
-        cov = np.cov(self.eta.T) + RIDGE * np.eye(d)
-        step = self.rng.standard_normal((n, d)) @ np.linalg.cholesky(cov).T * scale
-        eta = self.eta + step
-        fresh = self.rng.random(n) < RESAMPLE_SET
-        theta = np.where(fresh, self.rng.integers(0, self.stack.n, n), self.theta)
-        node = np.where(fresh, self.rng.integers(0, len(self.prepared.nodes), n), self.node)
+    def _accept(self, beta: float, eta: FloatArray, theta: IntArray, node: IntArray, log_jac: FloatArray) -> float:
         log_lik = self.evaluate(eta, theta, node)
         log_ratio = beta * (log_lik - self.log_lik) - 0.5 * ((eta * eta).sum(1) - (self.eta * self.eta).sum(1))
-        accept = np.log(self.rng.random(n)) < log_ratio
+        accept = np.log(self.rng.random(eta.shape[0])) < log_ratio + log_jac
         self.eta[accept], self.theta[accept], self.node[accept] = eta[accept], theta[accept], node[accept]
         self.log_lik[accept] = log_lik[accept]
         return float(accept.mean())
+
+    def move_eta(self, beta: float, scale: float) -> float:
+        """A Metropolis-Hastings sweep on eta at temperature ``beta`` (parameter set and node kept): a
+        differential-evolution step (ter Braak 2006), ``scale`` times the difference of two particles of the frozen
+        cloud (symmetric, so the target is kept), full length for a share ``JUMP_SHARE`` (moves between modes).
+        Returns the acceptance rate."""
+        n, d = self.eta.shape
+        a, b = self.rng.integers(0, n, (2, n))
+        gamma = np.where(self.rng.random(n) < JUMP_SHARE, 1.0, scale)
+        eta = self.eta + gamma[:, None] * (self.eta[a] - self.eta[b]) + JITTER * self.rng.standard_normal((n, d))
+        return self._accept(beta, eta, self.theta, self.node, np.zeros(n))
+
+    def move_theta(self, beta: float) -> float:
+        """A Metropolis-Hastings sweep proposing a fresh parameter set and covariate node from the prior, with eta
+        moved to keep the individual effects (:mod:`.reparam`) where the model allows it."""
+        n = self.eta.shape[0]
+        theta = np.asarray(self.rng.integers(0, self.stack.n, n), dtype=np.int64)
+        node = np.asarray(self.rng.integers(0, len(self.prepared.nodes), n), dtype=np.int64)
+        if not self.centred:
+            return self._accept(beta, self.eta, theta, node, np.zeros(n))
+        age = self.prepared.node_age
+        eta, log_jac = matched_eta(self.stack, self.theta, theta, self.eta, age[self.node], age[node],
+                                   (BASELINE_MEAN, BASELINE_SD))  # fmt: skip
+        return self._accept(beta, eta, theta, node, log_jac)
 
 
 def sample_posterior(
@@ -204,16 +222,17 @@ def sample_posterior(
     cov = laplace_covariance(prepared, params, mode)
     particles = _Particles(prepared, stack, max(n // DRAWS_PER_PARTICLE, MIN_PARTICLES), rng)
     beta = 0.0
-    scale = 2.38 / math.sqrt(N_RANDOM_EFFECTS)
+    scale = 2.38 / math.sqrt(2.0 * N_RANDOM_EFFECTS)
     stages = 0
     while beta < 1.0:
         new = _next_temperature(particles.log_lik, beta)
         particles.resample((new - beta) * particles.log_lik)
         beta = new
         stages += 1
-        for _ in range(MOVES + (FINAL_MOVES if beta >= 1.0 else 0)):
-            rate = particles.move(beta, scale)
+        for _ in range(SWEEPS + (FINAL_SWEEPS if beta >= 1.0 else 0)):
+            rate = particles.move_eta(beta, scale)
             scale *= math.exp(rate - TARGET_ACCEPTANCE)
+            particles.move_theta(beta)
     every = np.arange(n) % particles.eta.shape[0]
     distinct = float(np.unique(particles.eta, axis=0).shape[0])
     return Posterior(
