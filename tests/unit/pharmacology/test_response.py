@@ -98,6 +98,7 @@ def test_esketamine_arm_with_per_session_doses(population) -> None:
         ({"drug": "placebo", "days": ()}, "days"),
         ({"drug": "placebo", "days": (3.0, 1.0)}, "days"),
         ({"drug": "placebo", "days": (1.0,), "background": "tea"}, "background"),
+        ({"drug": "placebo", "days": (1.0,), "setting": "icu"}, "setting"),
         ({"drug": "racemic-ketamine", "days": (1.0,)}, "dose"),
     ],
 )
@@ -138,3 +139,33 @@ def test_qids_link_reproduces_carmody_anchor() -> None:
     np.testing.assert_array_equal(from_madrs(np.array([10.0]), "madrs"), [10.0])
     with pytest.raises(InvalidInputError, match="scale"):
         from_madrs(np.array([10.0]), "phq-9")
+
+
+def test_consolidation_builds_with_cumulative_exposure() -> None:
+    from ketamine_therapy.pharmacology.response import load_parameters
+    from ketamine_therapy.pharmacology.response.parameters import session_consolidation
+
+    p = load_parameters()
+    one_session = float(session_consolidation(np.array([2.0]), p)[0])
+    halves = session_consolidation(np.array([1.0, 1.0]), p)
+    # two half-exposure sessions leave the same unconsolidated fraction as one full one (no waning between them)
+    assert (1 - halves[0]) * (1 - halves[1]) == pytest.approx(1 - one_session)
+    assert 0.0 < halves[0] < one_session < 1.0
+
+
+def test_older_adult_and_inpatient_shifts_apply_only_to_their_patients() -> None:
+    from ketamine_therapy.pharmacology.response import load_parameters
+    from ketamine_therapy.pharmacology.response.parameters import OLDER_ADULT_AGE_Y, patient_effects
+
+    p = load_parameters().replace(older_emax_logit_shift=-1.0, older_nonspecific_logit_shift=-1.0,
+                                  inpatient_emax_logit_shift=-0.5, inpatient_logit_shift=0.5)  # fmt: skip
+    eta = np.zeros((3, 6))
+    ages = np.array([40.0, OLDER_ADULT_AGE_Y - 0.1, OLDER_ADULT_AGE_Y])
+    outpatients = patient_effects(p, eta, ages, 33.0, 4.0)
+    assert outpatients.drug_emax[0] == outpatients.drug_emax[1] > outpatients.drug_emax[2]
+    assert outpatients.placebo[0] == outpatients.placebo[1] > outpatients.placebo[2]
+    assert outpatients.background[1] > outpatients.background[2]
+    hospital = patient_effects(p, eta, ages, 33.0, 4.0, inpatient=True)
+    assert np.all(hospital.drug_emax < outpatients.drug_emax)
+    assert np.all(hospital.placebo > outpatients.placebo)
+    np.testing.assert_array_equal(hospital.background, outpatients.background)

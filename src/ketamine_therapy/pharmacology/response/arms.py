@@ -30,6 +30,7 @@ from .parameters import (
 ACTIVE_DRUGS = ("racemic-ketamine", "esketamine", "s-ketamine")
 PLACEBO_DRUGS = ("placebo", "midazolam")
 BACKGROUNDS = ("new-oral-antidepressant",)
+SETTINGS = ("outpatient", "inpatient")
 FINE_WINDOW_H = 12.0  # occupancy is resolved every FINE_STEP_H for this long after each dose
 FINE_STEP_H = 5.0 / 60.0
 COARSE_STEP_H = 1.0
@@ -50,12 +51,15 @@ class Arm:
     background: str | None = None
     background_start_day: float = 1.0
     model: str | None = None
+    setting: str = "outpatient"  # "inpatient": hospitalised (suicidal ideation, standard of care)
 
     def __post_init__(self) -> None:
         if self.drug not in ACTIVE_DRUGS + PLACEBO_DRUGS:
             raise InvalidInputError("drug", f"unknown drug {self.drug!r}", ", ".join(ACTIVE_DRUGS + PLACEBO_DRUGS))
         if not self.days or any(d < 1 for d in self.days) or list(self.days) != sorted(set(self.days)):
             raise InvalidInputError("days", f"got {list(self.days)}", "increasing, distinct study days >= 1")
+        if self.setting not in SETTINGS:
+            raise InvalidInputError("setting", f"got {self.setting!r}", ", ".join(SETTINGS))
         if self.background is not None and self.background not in BACKGROUNDS:
             raise InvalidInputError("background", f"got {self.background!r}", ", ".join(BACKGROUNDS))
         if self.doses_mg is not None and len(self.doses_mg) != len(self.days):
@@ -249,7 +253,7 @@ def latent_arm(
     """Latent MADRS ``(n, n_times)`` of every patient at ascending ``times_h`` (h after the first session)."""
     # the latent baselines were drawn with the population; patient_effects' own baseline is not used here
     effects = patient_effects(params, population.response_eta, population.covariates.age_y, 0.0, 1.0,
-                              active_placebo=arm.drug == "midazolam")  # fmt: skip
+                              active_placebo=arm.drug == "midazolam", inpatient=arm.setting == "inpatient")  # fmt: skip
     background = effects.background if arm.background is not None else np.zeros(population.n)
     start = (arm.background_start_day - 1.0) * 24.0 if arm.background is not None else -1.0
     out = np.empty((population.n, times_h.size))

@@ -51,7 +51,7 @@ FITTED: dict[str, tuple[str, float, float]] = {
     "drug_emax_logit_sd": ("log", math.log(0.05), math.log(4.0)),
     "drug_decay_log_mean": ("raw", math.log(1 / 200), math.log(2.0)),
     "drug_decay_log_sd": ("log", math.log(0.05), math.log(5.0)),
-    "consolidation_u50": ("log", math.log(0.2), math.log(50.0)),
+    "consolidation_scale": ("log", math.log(0.2), math.log(200.0)),
     "consolidation_half_life_days": ("log", math.log(3.0), math.log(1000.0)),
     "expectancy_logit_mean": ("raw", -6.0, 2.0),
     "expectancy_logit_sd": ("log", math.log(0.05), math.log(6.0)),
@@ -63,8 +63,12 @@ FITTED: dict[str, tuple[str, float, float]] = {
     "placebo_half_life_days": ("log", math.log(7.0), math.log(3650.0)),
     "background_logit_mean": ("raw", -6.0, 3.0),
     "background_logit_sd": ("log", math.log(0.05), math.log(6.0)),
+    "older_emax_logit_shift": ("raw", -4.0, 2.0),
+    "older_nonspecific_logit_shift": ("raw", -4.0, 2.0),
+    "inpatient_emax_logit_shift": ("raw", -4.0, 2.0),
+    "inpatient_logit_shift": ("raw", -3.0, 5.0),
 }
-FIXED = ("drug_age_logit_per_decade", "background_onset_days", "madrs_sigma")
+FIXED = ("background_onset_days", "madrs_sigma")
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,7 @@ def arm_from_spec(name: str, spec: dict[str, Any]) -> Arm:
         doses_mg=tuple(float(x) for x in spec["doses_mg"]) if "doses_mg" in spec else None,
         duration_min=float(spec.get("duration_min", 0.0)),
         background=spec.get("background"),
+        setting=spec.get("setting", "outpatient"),
     )
 
 

@@ -201,4 +201,7 @@ def orderings(quantities: list[Quantity]) -> list[tuple[str, Quantity, Quantity]
     out.append(("maintenance: continuing prevents relapse compared with stopping",
                 q["maintenance continued", "P(relapse by 6 months) among remitters at week 16"],
                 q["maintenance stopped at week 16", "P(relapse by 6 months) among remitters at week 16"]))  # fmt: skip
+    out.append(("age: fewer responders at 70 than at 30 years (esketamine with a new antidepressant, day 28)",
+                q["esketamine 56/84 mg, age 70", "response day 28"],
+                q["esketamine 56/84 mg, age 30", "response day 28"]))  # fmt: skip
     return out

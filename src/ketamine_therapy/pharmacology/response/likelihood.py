@@ -38,7 +38,8 @@ class PatientRecord:
     ``session_h``: treatment sessions (h after the first, ascending; placebo sessions count, for expectancy);
     ``stimulus``: per-session effect-site NMDA occupancy x h (0 for placebo); ``age_y``; the latent-baseline
     prior ``baseline_mean``/``baseline_sd`` (MADRS points); ``background_start_h`` if a new oral
-    antidepressant was started (else ``None``); ratings at ``obs_h`` (ascending) with integer values
+    antidepressant was started (else ``None``); ``inpatient`` if hospitalised (the non-specific response of
+    that setting); ratings at ``obs_h`` (ascending) with integer values
     ``obs_value`` on scales ``obs_scale`` (``"madrs"``, ``"qids-sr16"``).
     """
 
@@ -51,6 +52,7 @@ class PatientRecord:
     baseline_mean: float = 33.0
     baseline_sd: float = 4.0
     background_start_h: float | None = None
+    inpatient: bool = False
 
     def __post_init__(self) -> None:
         sessions = np.asarray(self.session_h, dtype=np.float64)
@@ -116,7 +118,8 @@ def log_density_many(etas: FloatArray, record: PatientRecord, params: ResponsePa
     if e.shape[1] != N_RANDOM_EFFECTS:
         raise InvalidInputError("eta", f"has shape {e.shape}", f"(m, {N_RANDOM_EFFECTS})")
     m = e.shape[0]
-    effects = patient_effects(params, e, np.full(m, record.age_y), record.baseline_mean, record.baseline_sd)
+    effects = patient_effects(params, e, np.full(m, record.age_y), record.baseline_mean, record.baseline_sd,
+                              inpatient=record.inpatient)  # fmt: skip
     kick = session_kick(np.asarray(record.stimulus, dtype=np.float64), params)
     build = session_consolidation(np.asarray(record.stimulus, dtype=np.float64), params)
     background = effects.background if record.background_start_h is not None else np.zeros(m)
@@ -148,7 +151,8 @@ def latent_course(
 ) -> FloatArray:
     """Latent MADRS of the patient with random effects ``eta`` at ascending ``times_h``."""
     e = np.asarray(eta, dtype=np.float64)[None, :]
-    effects = patient_effects(params, e, np.array([record.age_y]), record.baseline_mean, record.baseline_sd)
+    effects = patient_effects(params, e, np.array([record.age_y]), record.baseline_mean, record.baseline_sd,
+                              inpatient=record.inpatient)  # fmt: skip
     background = effects.background[0] if record.background_start_h is not None else 0.0
     start = -1.0 if record.background_start_h is None else float(record.background_start_h)
     out = np.empty(np.asarray(times_h).size)

@@ -17,7 +17,7 @@ from .._typing import FloatArray
 
 ETA_NAMES = ("baseline", "drug_emax", "drug_decay", "expectancy", "placebo", "background")
 N_RANDOM_EFFECTS = len(ETA_NAMES)
-REFERENCE_AGE_Y = 45.0  # the age covariate is centred here (per decade)
+OLDER_ADULT_AGE_Y = 65.0  # the age covariate is a step here: the trials split at 65 (TRANSFORM-1/2 vs -3)
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,14 @@ class ResponseParameters:
     drug_hill: float  # steepness of the session exposure-response
     drug_emax_logit_mean: float  # logit of the patient's maximal fractional MADRS reduction by ketamine
     drug_emax_logit_sd: float
-    drug_age_logit_per_decade: float  # covariate on drug Emax (logit units per 10 years above 45)
+    older_emax_logit_shift: float  # patients aged >= OLDER_ADULT_AGE_Y: added to the drug Emax logit
+    older_nonspecific_logit_shift: float  # ... and to the expectancy, placebo and background logits
+    inpatient_emax_logit_shift: float  # hospitalised patients (suicidal ideation, standard of care): drug Emax
+    inpatient_logit_shift: float  # ... and their expectancy and sustained-placebo logits
     drug_decay_log_mean: float  # log of the decay rate (1/day) of the ketamine effect without consolidation
     drug_decay_log_sd: float
-    consolidation_u50: float  # session stimulus (occupancy x h) whose consolidation step is 1/2: graded durability
+    consolidation_scale: float  # occupancy x h per e-fold of consolidation: each session multiplies the
+    # unconsolidated fraction by exp(-u / scale), so consolidation builds with the course's cumulative exposure
     consolidation_half_life_days: float  # consolidation wanes with this half-life once sessions stop
     expectancy_logit_mean: float  # logit of the acute post-session (expectancy) fractional reduction
     expectancy_logit_sd: float
@@ -90,14 +94,21 @@ def patient_effects(
     baseline_mean: float | FloatArray,
     baseline_sd: float | FloatArray,
     active_placebo: bool = False,
+    inpatient: bool = False,
 ) -> PatientEffects:
     """The effects of patients with random effects ``eta`` ``(n, 6)``, ages (y) and latent-baseline prior;
-    ``active_placebo`` for midazolam sessions (their own sedative/anxiolytic expectancy shift)."""
+    ``active_placebo`` for midazolam sessions (their own sedative/anxiolytic expectancy shift), ``inpatient``
+    for hospitalised patients (their own non-specific shift)."""
     e = np.atleast_2d(np.asarray(eta, dtype=np.float64))
     baseline = np.clip(np.asarray(baseline_mean) + np.asarray(baseline_sd) * e[:, 0], 0.0, 60.0)
-    age = (np.asarray(age_y, dtype=np.float64) - REFERENCE_AGE_Y) / 10.0
-    emax = _logistic(p.drug_emax_logit_mean + p.drug_age_logit_per_decade * age + p.drug_emax_logit_sd * e[:, 1])
+    is_older = np.asarray(age_y, dtype=np.float64) >= OLDER_ADULT_AGE_Y
+    emax_shift = np.where(is_older, p.older_emax_logit_shift, 0.0) + (
+        p.inpatient_emax_logit_shift if inpatient else 0.0
+    )
+    emax = _logistic(p.drug_emax_logit_mean + emax_shift + p.drug_emax_logit_sd * e[:, 1])
     decay = np.exp(p.drug_decay_log_mean + p.drug_decay_log_sd * e[:, 2]) / 24.0
+    older = np.where(is_older, p.older_nonspecific_logit_shift, 0.0)
+    setting = p.inpatient_logit_shift if inpatient else 0.0
     return PatientEffects(
         baseline=np.asarray(baseline, dtype=np.float64),
         drug_emax=emax,
@@ -105,10 +116,12 @@ def patient_effects(
         expectancy=_logistic(
             p.expectancy_logit_mean
             + (p.midazolam_expectancy_logit_shift if active_placebo else 0.0)
+            + setting
+            + older
             + p.expectancy_logit_sd * e[:, 3]
         ),
-        placebo=_logistic(p.placebo_logit_mean + p.placebo_logit_sd * e[:, 4]),
-        background=_logistic(p.background_logit_mean + p.background_logit_sd * e[:, 5]),
+        placebo=_logistic(p.placebo_logit_mean + setting + older + p.placebo_logit_sd * e[:, 4]),
+        background=_logistic(p.background_logit_mean + older + p.background_logit_sd * e[:, 5]),
     )
 
 
@@ -120,9 +133,11 @@ def session_kick(stimulus: FloatArray, p: ResponseParameters) -> FloatArray:
 
 
 def session_consolidation(stimulus: FloatArray, p: ResponseParameters) -> FloatArray:
-    """Per-session consolidation step (0-1) from the session stimulus: u / (u50_C + u)."""
+    """Per-session consolidation step (0-1) from the session stimulus: 1 - exp(-u / scale). Without waning,
+    consolidation after a course is 1 - exp(-(sum of u) / scale): it grows with the course's cumulative
+    exposure (occupancy AUC), not with one session's."""
     u = np.maximum(np.asarray(stimulus, dtype=np.float64), 0.0)
-    return np.asarray(u / (p.consolidation_u50 + u))
+    return np.asarray(-np.expm1(-u / p.consolidation_scale))
 
 
 def kernel_constants(p: ResponseParameters) -> FloatArray:
