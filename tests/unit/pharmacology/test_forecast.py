@@ -151,8 +151,12 @@ def test_prior_only_forecast_equals_the_population_forecast() -> None:
 
 
 def test_booster_interval_shrinks_when_alpha_shrinks() -> None:
-    loose = forecast(request(alpha=0.2))
-    strict = forecast(request(alpha=0.05))
+    """Both alphas below this patient's risk by the horizon (read from the forecast), so both advise a booster."""
+    by_horizon = float(forecast(request(alpha=0.5)).relapse.probability[-1])
+    assert by_horizon > 0.05
+    loose_alpha, strict_alpha = 0.8 * by_horizon, 0.25 * by_horizon
+    loose = forecast(request(alpha=loose_alpha))
+    strict = forecast(request(alpha=strict_alpha))
     assert loose.booster.next_session_h is not None
     assert strict.booster.next_session_h is not None
     assert strict.booster.next_session_h < loose.booster.next_session_h
@@ -161,7 +165,7 @@ def test_booster_interval_shrinks_when_alpha_shrinks() -> None:
     assert strict.booster.interval_days < loose.booster.interval_days
     p = strict.relapse.probability
     chosen = int(np.searchsorted(strict.relapse.times_h, strict.booster.next_session_h))
-    assert p[chosen] <= 0.05 < p[chosen + 1]
+    assert p[chosen] <= strict_alpha < p[chosen + 1]
 
 
 def test_forecast_shapes_and_orderings() -> None:

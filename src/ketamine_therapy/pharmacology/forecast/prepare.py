@@ -1,9 +1,9 @@
 """From a validated request to the arrays the posterior and the predictions use (model time: first dose = 0).
 
 Unknown covariates are integrated over the population distribution (the response model's default trial population,
-``population`` in ``data/calibration_targets.yaml``): ``N_NODES`` patients drawn once (fixed seed)
-from :func:`~..population.sample_covariates`, the known covariates filled in; each posterior draw is paired with one
-node (its own PK stimulus and age). The MAP uses the central node (medians).
+``population`` in ``data/calibration_targets.yaml``): ``N_NODES`` patients at evenly spaced age quantiles of a pool
+drawn once (fixed seed) from :func:`~..population.sample_covariates`, the known covariates filled in; each posterior
+draw is paired with one node (its own PK stimulus and age). The MAP uses the central node (medians).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from ..response.parameters import latent_baseline_sd, load_parameters
 from .contract import Covariates, Dose, ForecastRequest
 from .stimulus import PKKey, check_dose, session_stimulus
 
-N_NODES = 8
+N_NODES = 20
+NODE_POOL = 20_000  # the nodes are the patients at the age quantiles (k + 1/2) / N_NODES of a pool this large
 NODE_SEED = 20261205
 # the response model's default trial population (data/calibration_targets.yaml): observed baseline MADRS mean and SD,
 # weight and age (mean, SD)
@@ -37,12 +38,16 @@ def covariate_nodes(covariates: Covariates) -> tuple[tuple[PKKey, ...], PKKey]:
     if None not in known:
         node = (float(known[0]), float(known[1]), bool(female))  # type: ignore[arg-type]
         return (node,), node
-    sample = sample_covariates(
-        N_NODES,
+    pool = sample_covariates(
+        NODE_POOL,
         np.random.default_rng(NODE_SEED),
         weight_kg=tuple(POPULATION["weight_kg"]),
         age_y=tuple(POPULATION["age_y"]),
     )
+    # stratified by age: the response model's age covariate is a step at 65 y, which ~5% of the population passes;
+    # random nodes would leave it out (or over-weight it) by chance
+    ranks = np.argsort(pool.age_y, kind="stable")[((np.arange(N_NODES) + 0.5) / N_NODES * NODE_POOL).astype(int)]
+    sample = pool.subset(ranks)
     weights = sample.weight_kg if covariates.weight_kg is None else np.full(N_NODES, covariates.weight_kg)
     ages = sample.age_y if covariates.age_y is None else np.full(N_NODES, covariates.age_y)
     sexes = sample.female if female is None else np.full(N_NODES, female)
