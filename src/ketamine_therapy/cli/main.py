@@ -18,6 +18,7 @@ from ..pharmacology.exceptions import InvalidInputError
 from ..services.pk_report import DISCLAIMER, PKReport, Scenario, run_pk_report
 from .calibrate import calibrate
 from .db import db_app
+from .forecast import forecast
 from .serve import serve
 from .trial import trial_app
 from .users import users_app
@@ -34,6 +35,7 @@ app.add_typer(trial_app, name="trial")
 app.add_typer(users_app, name="users")
 app.command()(calibrate)
 app.command()(serve)
+app.command()(forecast)
 
 console = Console(width=None if Console().is_terminal else 120)
 errors = Console(stderr=True)
