@@ -7,14 +7,14 @@ The engine (:mod:`ketamine_therapy.pharmacology.forecast`) is fed from the store
   for a session stopped during dosing;
 - ratings: the MADRS, QIDS-SR16 (and PHQ-9 where the model links it) totals, the latest entry of a day. A score has
   a date, not a time: it counts at the clinic's session time that day, or just before a dose given earlier that day
-  (a score on a treatment day is taken before the dose); a score before the first dose is a baseline (time 0);
+  (a score on a treatment day is taken before the dose);
 - covariates: the latest weight measured on or before today, age from the birth date, sex (``other``/``unknown``:
   left to the population distribution).
 
-Hours count from the first dose (the engine's origin). The booster risk ``alpha`` defaults to the clinic's setting
-``forecast_relapse_alpha``. The clinic's rule-based booster advice is returned beside the model's. Forecasts are
-cached in-process by their inputs (a repeated chart view costs a database read, not a forecast); every call is
-audited as a read of the patient's data.
+Hours count from the earliest dose or score (the engine takes the first dose as its own origin). The booster risk
+``alpha`` defaults to the clinic's setting ``forecast_relapse_alpha``. The clinic's rule-based booster advice is
+returned beside the model's. Forecasts are cached in-process by the engine's input hash (a repeated chart view costs
+a database read, not a forecast); every call is audited as a read of the patient's data.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ class ForecastOptions:
 
 @dataclass(frozen=True)
 class PatientForecast:
-    """A patient's forecast with what it was built from. Engine hours count from ``origin`` (UTC);
+    """A patient's forecast with what it was built from. Request hours count from ``origin`` (UTC);
     ``rule_advice`` is the clinic's rule-based booster advice on the same scale (``None``: ``rule_note`` says
     why); ``alpha_source`` says where ``alpha`` came from."""
 
@@ -230,11 +230,17 @@ def _rating_time(day: date, settings: ClinicSettings, given: Sequence[_Given]) -
     return min([at, *(t - JUST_BEFORE for t in same_day)])
 
 
+def _hours(at: datetime, origin: datetime) -> float:
+    """Hours from ``origin`` to ``at`` (to the 0.36 s, so that equal records give equal requests and hashes)."""
+    return round((at - origin) / timedelta(hours=1), 4)
+
+
 def build_request(
     patient: Patient, scales: Sequence[RecordedScale], sessions: Sequence[SessionRecord], settings: ClinicSettings,
     today: date, options: ForecastOptions,
 ) -> tuple[ForecastRequest, datetime, tuple[str, ...]]:  # fmt: skip
-    """The engine's request from one patient's record, its origin (UTC; time 0) and notes on what was left out."""
+    """The engine's request from one patient's record, its origin (UTC; time 0: the earliest dose or score) and notes
+    on what was left out or assumed."""
     notes: list[str] = []
     given = _given(sessions)
     used = [s for s in ENGINE_SCALES if s in FORECAST_SCALES]
@@ -243,24 +249,13 @@ def build_request(
         notes.append(f"{', '.join(left_out)} scores are not used: the model has no link from them to MADRS yet")
     totals = [(d, s, t) for d, s, t in _totals(scales, used) if d <= today]
     rated = [(_rating_time(d, settings, given), s, t) for d, s, t in totals]
-    if given:
-        origin = given[0].at
-    elif rated:
-        origin = min(at for at, _, _ in rated)
+    if not given:
         notes.append("no session has been given yet: the forecast is of the untreated course")
-    else:
-        origin = settings.midnight(today)
-    baseline = sum(1 for at, _, _ in rated if at < origin)
-    if baseline:
-        notes.append(f"{baseline} score(s) before the first session count as the baseline (at the first dose)")
-    doses = tuple(Dose(round((g.at - origin) / timedelta(hours=1), 4), g.dose.drug, g.dose.route, g.dose.amount_mg,
-                       g.dose.duration_min) for g in given)  # fmt: skip
-    ratings = tuple(
-        sorted(
-            (Rating(round(max(0.0, (at - origin) / timedelta(hours=1)), 4), ENGINE_SCALES[s], t) for at, s, t in rated),
-            key=lambda r: r.time_h,
-        )
-    )
+    origin = min([g.at for g in given] + [at for at, _, _ in rated], default=settings.midnight(today))
+    doses = tuple(Dose(_hours(g.at, origin), g.dose.drug, g.dose.route, g.dose.amount_mg, g.dose.duration_min)
+                  for g in given)  # fmt: skip
+    ratings = tuple(sorted((Rating(_hours(at, origin), ENGINE_SCALES[s], t) for at, s, t in rated),
+                           key=lambda r: r.time_h))  # fmt: skip
     weight = patient.dosing_weight(today, 10**6)
     sex = patient.sex if patient.sex in ("female", "male") else None
     if sex is None:

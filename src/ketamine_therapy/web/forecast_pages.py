@@ -30,9 +30,11 @@ router = APIRouter()
 
 EFFECT_NAMES = {
     "baseline": "how depressed the patient was before treatment",
-    "emax": "how strongly the patient responds to ketamine",
-    "k_s": "how fast the effect of a session fades",
-    "placebo": "the patient's response apart from the drug",
+    "drug_emax": "how strongly the patient responds to ketamine",
+    "drug_decay": "how fast the effect of a session fades",
+    "expectancy": "the short lift each session gives apart from the drug",
+    "placebo": "the lasting improvement apart from the drug",
+    "background": "the effect of a new oral antidepressant",
 }
 """Plain words for the model's random effects (others are shown by their model name)."""
 
@@ -146,7 +148,7 @@ def forecast_section(request: Request, who: CallerDep, ctx: ContextDep, patient_
     settings, _, fmt = clinic_today(ctx)
     pf, problem = try_forecast(ctx, who.actor, patient_id, "MADRS")
     view = ForecastView(pf, ZoneInfo(settings.timezone)) if pf else None
-    values = {"view": view, "problem": problem, "patient_id": patient_id, "fmt": fmt}
+    values: dict[str, Any] = {"view": view, "problem": problem, "patient_id": patient_id, "fmt": fmt}
     if request.headers.get("hx-request") == "true":
         return render_page(request, "_forecast.html", who, **values)
     patient, _ = get_patient(ctx.new_uow(), who.actor, patient_id)
