@@ -14,6 +14,8 @@ from rich.table import Table
 
 from ..clinic.exceptions import InvalidAnswerError
 from ..pharmacology.exceptions import InvalidInputError
+from ..services.authorization import PermissionDeniedError
+from ..services.ports import NotFoundError
 
 if TYPE_CHECKING:
     from ..pharmacology.forecast import Forecast, ForecastRequest
@@ -56,6 +58,9 @@ def forecast(
     except (InvalidInputError, InvalidAnswerError) as exc:
         errors.print(f"[bold red]error[/]: {exc}", markup=True, highlight=False)
         raise typer.Exit(EXIT_INVALID) from None
+    except (PermissionDeniedError, NotFoundError) as exc:
+        errors.print(f"[bold red]error[/]: {exc}", markup=True, highlight=False)
+        raise typer.Exit(1) from None
     if as_json:
         from ..services.forecast import forecast_document
 
@@ -107,7 +112,8 @@ def _run(
     out = {}
     for pid, request in requests.items():
         last = request.doses[-1] if request.doses else None
-        schedules = tuple(candidate_schedule(c, last, request.covariates.weight_kg, i) for i, c in enumerate(parsed))
+        weight = request.covariates.weight_kg
+        schedules = tuple(candidate_schedule(c, last, weight, i, "--candidate") for i, c in enumerate(parsed))
         request = replace(request, scale=ENGINE_SCALES[options.scale_id], horizon_days=float(horizon_days),
                           alpha=request.alpha if alpha is None else alpha, candidates=schedules)  # fmt: skip
         out[pid] = (request, cached_forecast(request))

@@ -274,11 +274,12 @@ def build_request(
 
 
 def candidate_schedule(
-    candidate: Candidate, last: Dose | None, weight_kg: float | None, index: int
+    candidate: Candidate, last: Dose | None, weight_kg: float | None, index: int, name: str = "candidate"
 ) -> ScheduleCandidate:
     """The engine's schedule for a what-if booster by the drug and route of the ``last`` dose: IV and IM ketamine in
-    mg/kg (within the route's absolute ceiling; needs ``weight_kg``), esketamine and other routes in mg."""
-    field = f"candidate[{index}]"
+    mg/kg (within the route's absolute ceiling; needs ``weight_kg``), esketamine and other routes in mg. Errors name
+    ``name[index]``."""
+    field = f"{name}[{index}]"
     if last is None:
         raise InvalidAnswerError(field, "no dose has been given, so a booster has no drug or route", "after a dose")
     route = last.route.upper()
