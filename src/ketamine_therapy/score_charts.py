@@ -117,7 +117,7 @@ def score_course_figure(
     if risk_ax is not None:  # one legend for both panels, below the figure, so it never hides a point
         handles = [h for a in (ax, risk_ax) for h in a.get_legend_handles_labels()[0]]
         labels = [label for a in (ax, risk_ax) for label in a.get_legend_handles_labels()[1]]
-        fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.035), ncol=2, fontsize=LEGEND_SIZE,
+        fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.045), ncol=2, fontsize=LEGEND_SIZE,
                    frameon=False)  # fmt: skip
     elif ax.get_legend_handles_labels()[0]:  # below the plot, so it never hides a point
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2 if course else -0.05), ncol=2,
@@ -125,9 +125,9 @@ def score_course_figure(
     ax.set_title(title, fontsize=TITLE_SIZE)
     note = f"Lower is better. {DISCLAIMER}"
     if forecast:
-        note = f"Forecast: response model {forecast.model_version}. {note}"
+        note = f"Forecast model: {forecast.model_version}.\n{note}"
     fig.text(0.01, 0.005, note, fontsize=NOTE_SIZE, color="dimgray")
-    fig.tight_layout(rect=(0, 0.19, 1, 1) if forecast else (0, 0.03, 1, 1))
+    fig.tight_layout(rect=(0, 0.2, 1, 1) if forecast else (0, 0.03, 1, 1))
     return fig
 
 

@@ -80,6 +80,12 @@ class ForecastView:
         return None if h is None else self.pf.at(h)
 
     @property
+    def due_now(self) -> bool:
+        """Whether the model's next session is already due (the risk is above alpha at the first assessment)."""
+        h = self.pf.result.booster.next_session_h
+        return h is not None and self.pf.at(h) <= self.pf.start
+
+    @property
     def relapse_median(self) -> datetime | None:
         h = self.pf.result.relapse.median_h
         return None if h is None else self.pf.at(h)
