@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -291,3 +293,18 @@ def test_centred_parameter_move_keeps_the_effects_and_inverts() -> None:
     back, log_jac_back = matched_eta(stack, other[ok], theta[ok], moved[ok], age[ok], age[ok], baseline)
     assert back == pytest.approx(eta[ok], abs=1e-5)
     assert log_jac_back == pytest.approx(-log_jac[ok], abs=1e-3)
+
+
+def test_a_repeated_request_is_served_from_the_cache_read_only() -> None:
+    first = forecast(request(n_draws=200))
+    again = forecast(request(n_draws=200))
+    assert again is first
+    with pytest.raises(ValueError, match="read-only"):
+        first.band.median[0] = 0.0
+
+
+def test_the_documented_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    doc = Path(__file__).resolve().parents[3] / "docs" / "forecast.md"
+    (block,) = re.findall(r"```python\n(.*?)```", doc.read_text(), flags=re.S)
+    exec(compile(block, str(doc), "exec"), {})
+    assert "P(relapse within 12 weeks)" in capsys.readouterr().out

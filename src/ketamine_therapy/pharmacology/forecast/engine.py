@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from functools import cache
 
 import numpy as np
@@ -27,6 +28,8 @@ from .predict import (
 from .prepare import BASELINE_MEAN, BASELINE_SD, Prepared, prepare
 from .validate import validate
 
+CACHE_SIZE = 256  # forecasts kept by input hash (a chart view repeats its request)
+_CACHE: OrderedDict[str, Forecast] = OrderedDict()
 IMPLAUSIBLE_Z = 4.0  # a rating this many rating-error SDs from the MAP course is flagged
 LOW_DIVERSITY = 0.2  # a posterior sample with fewer distinct particles than this share is flagged
 
@@ -105,8 +108,25 @@ def _what_if(
 
 
 def forecast(request: ForecastRequest) -> Forecast:
-    """The forecast of one patient (see docs/forecast.md). Raises ``InvalidInputError`` naming a bad field."""
+    """The forecast of one patient (see docs/forecast.md). Raises ``InvalidInputError`` naming a bad field.
+
+    The same request (by :func:`~.hashing.input_hash`) returns the same cached, read-only result."""
     validate(request)
+    key = input_hash(request)
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    result = _compute(request, key)
+    for array in (*vars(result.band).values(), *vars(result.relapse).values()):
+        if isinstance(array, np.ndarray):
+            array.setflags(write=False)
+    _CACHE[key] = result
+    if len(_CACHE) > CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return result
+
+
+def _compute(request: ForecastRequest, key: str) -> Forecast:
     prepared = prepare(request)
     params = load_parameters()
     rng = np.random.default_rng(request.seed)
@@ -130,7 +150,7 @@ def forecast(request: ForecastRequest) -> Forecast:
     shrinkage = {name: 0.0 if post.prior_only else float(1.0 - sd[k]) for k, name in enumerate(ETA_NAMES)}
     return Forecast(
         model_version=model_version(),
-        input_hash=input_hash(request),
+        input_hash=key,
         band=band,
         relapse=relapse,
         booster=booster,

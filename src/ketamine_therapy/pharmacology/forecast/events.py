@@ -1,4 +1,4 @@
-"""Read a NONMEM-style event table (CSV) into one :class:`~.types.ForecastRequest` per patient ID.
+"""Read a NONMEM-style event table (CSV) into one :class:`~.contract.ForecastRequest` per patient ID.
 
 Columns (case-insensitive; others are ignored): ``ID``; ``TIME`` (h); ``EVID`` (1 = dose, 0 = rating); ``AMT`` (mg);
 ``RATE`` (mg/h, > 0 for an IV infusion, 0 or empty for a bolus); ``CMT`` or ``ROUTE`` (a route name: iv, im,

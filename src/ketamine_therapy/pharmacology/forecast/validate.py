@@ -1,4 +1,4 @@
-"""Validation of a :class:`~.types.ForecastRequest`: every problem raises ``InvalidInputError`` naming the field."""
+"""Validation of a :class:`~.contract.ForecastRequest`: every problem raises ``InvalidInputError`` naming the field."""
 
 from __future__ import annotations
 
