@@ -76,10 +76,10 @@ def _run(
 ) -> dict[str, tuple[ForecastRequest, Forecast]]:  # fmt: skip
     """The forecasts asked for, by ID; raises naming the bad field."""
     from ..clinic.quantities import RELAPSE_RISK
+    from ..pharmacology.forecast import forecast as forecast_of
     from ..services.forecast import (
         ENGINE_SCALES,
         ForecastOptions,
-        cached_forecast,
         candidate_schedule,
         parse_candidate,
     )
@@ -116,7 +116,7 @@ def _run(
         schedules = tuple(candidate_schedule(c, last, weight, i, "--candidate") for i, c in enumerate(parsed))
         request = replace(request, scale=ENGINE_SCALES[options.scale_id], horizon_days=float(horizon_days),
                           alpha=request.alpha if alpha is None else alpha, candidates=schedules)  # fmt: skip
-        out[pid] = (request, cached_forecast(request))
+        out[pid] = (request, forecast_of(request))
     return out
 
 

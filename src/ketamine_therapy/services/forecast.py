@@ -13,16 +13,14 @@ The engine (:mod:`ketamine_therapy.pharmacology.forecast`) is fed from the store
 
 Hours count from the earliest dose or score (the engine takes the first dose as its own origin). The booster risk
 ``alpha`` defaults to the clinic's setting ``forecast_relapse_alpha``. The clinic's rule-based booster advice is
-returned beside the model's. Forecasts are cached in-process by the engine's input hash (a repeated chart view costs
-a database read, not a forecast); every call is audited as a read of the patient's data.
+returned beside the model's. The engine keeps recent forecasts by their input hash, so a repeated chart view costs a
+database read, not a forecast; every call is audited as a read of the patient's data.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
@@ -43,7 +41,6 @@ from ..pharmacology.forecast import (
     Rating,
     ScheduleCandidate,
     forecast,
-    input_hash,
 )
 from ..pharmacology.response.observation import SCALES as MODEL_SCALES
 from .audit import audit
@@ -68,8 +65,6 @@ DRUG_ROUTE = {
     SessionKind.ESKETAMINE: ("esketamine", "intranasal"),
 }
 """A session kind's drug and route as the PK core names them."""
-CACHE_SIZE = 256
-"""Forecasts kept in memory (one per distinct input; a forecast is a few hundred kB at most)."""
 MAX_CANDIDATES = 8
 JUST_BEFORE = timedelta(minutes=1)
 _CANDIDATE = re.compile(r"^(\d{1,4})d:(\d{1,3}(?:\.\d{1,3})?)(mgkg|mg)$")
@@ -154,42 +149,6 @@ class PatientForecast:
         """Where the forecast starts: the later of the last score and the last dose."""
         times = [r.time_h for r in self.request.ratings] + [d.time_h for d in self.request.doses]
         return self.at(max(times, default=0.0))
-
-
-class _Cache:
-    """A bounded, thread-safe LRU of forecasts by the engine's input hash (model version and request)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[str, Forecast] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> Forecast | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
-    def put(self, key: str, result: Forecast) -> None:
-        with self._lock:
-            self._items[key] = result
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-
-_CACHE = _Cache(CACHE_SIZE)
-
-
-def cached_forecast(request: ForecastRequest) -> Forecast:
-    """The engine's forecast of ``request``, computed once per distinct input (in this process)."""
-    key = input_hash(request)
-    found = _CACHE.get(key)
-    if found is None:
-        found = forecast(request)
-        _CACHE.put(key, found)
-    return found
 
 
 @dataclass(frozen=True)
@@ -331,7 +290,7 @@ def patient_forecast(
     given = _given(sessions)
     return PatientForecast(
         patient_id=patient_id, scale_id=options.scale_id, origin=origin, request=request,
-        result=cached_forecast(request), rule_advice=rule_advice, rule_note=rule_note,
+        result=forecast(request), rule_advice=rule_advice, rule_note=rule_note,
         alpha_source="clinic setting forecast_relapse_alpha" if options.alpha is None else "request",
         last_session=given[-1].at if given else None, notes=notes,
     )  # fmt: skip
