@@ -3,7 +3,7 @@ its 50% and 90% bands after the last observation and the relapse risk below (PNG
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 
 from .charts import LABEL_SIZE, LEGEND_SIZE, NOTE_SIZE, TICK_SIZE, TITLE_SIZE, WEB_DPI, figure_png, new_figure
 from .clinic.scales import SCALES
+from .pharmacology.forecast import Forecast
 from .services.pk_report import DISCLAIMER
 
 MAX_VALUE_LABELS = 16
@@ -44,6 +45,24 @@ class ForecastOverlay:
     next_session_by: datetime | None
     model_version: str
 
+    @classmethod
+    def of(cls, result: Forecast, start_h: float, local: Callable[[float], datetime]) -> ForecastOverlay:
+        """The engine's forecast from ``start_h`` on, its hours turned into local times by ``local``."""
+        band, risk = result.band, result.relapse
+        keep = [i for i, h in enumerate(band.times_h) if h >= start_h - 1e-9]
+        keep_risk = [i for i, h in enumerate(risk.times_h) if h >= start_h - 1e-9]
+        next_h = result.booster.next_session_h
+        return cls(
+            times=tuple(local(float(band.times_h[i])) for i in keep),
+            median=tuple(float(band.median[i]) for i in keep), p05=tuple(float(band.p05[i]) for i in keep),
+            p25=tuple(float(band.p25[i]) for i in keep), p75=tuple(float(band.p75[i]) for i in keep),
+            p95=tuple(float(band.p95[i]) for i in keep),
+            risk_times=tuple(local(float(risk.times_h[i])) for i in keep_risk),
+            risk_percent=tuple(float(risk.probability[i]) * 100.0 for i in keep_risk),
+            alpha_percent=result.booster.alpha * 100.0,
+            next_session_by=None if next_h is None else local(next_h), model_version=result.model_version,
+        )  # fmt: skip
+
 
 def score_course_figure(
     points: Sequence[tuple[date, int]],
@@ -53,6 +72,7 @@ def score_course_figure(
     remission_line: float | None,
     title: str,
     forecast: ForecastOverlay | None = None,
+    day_numbers: bool = False,
 ) -> Figure:
     """Totals of ``scale_id`` by date; dashed lines at ``response_line`` and ``remission_line`` when given.
 
@@ -60,6 +80,7 @@ def score_course_figure(
     ``remission_line`` the scale's remission threshold; lower totals are better on every encoded scale.
     ``baseline`` (when given) is drawn as a dotted line. With no points the figure says so. A ``forecast`` adds its
     bands after the last observation and a relapse-risk panel below (the figure is then taller: 800 x 760 px).
+    ``day_numbers`` labels the time axis in days after the first date instead of dates (records without a calendar).
     """
     scale = SCALES.get(scale_id)
     scale_name = scale_id if scale is None else scale.id
@@ -74,7 +95,7 @@ def score_course_figure(
     span = max(x, default=0)
     if first is not None and risk_ax is not None and forecast and forecast.times:
         span = max(span, int(_day(forecast.times[-1], first)) + 1)
-        _draw_forecast(ax, risk_ax, forecast, first)
+        _draw_forecast(ax, risk_ax, forecast, first, day_numbers)
     if course:
         totals = [t for _, t in course]
         ax.plot(x, totals, color=SCORE_COLOUR, lw=2.2, marker="o", ms=7, label=f"{scale_name} total", zorder=3)
@@ -88,9 +109,13 @@ def score_course_figure(
         ax.set_xlim(-pad, span + pad)
         ticks = _date_ticks(span)
         bottom = risk_ax if risk_ax is not None else ax
-        bottom.set_xticks(ticks, [(first + timedelta(days=t)).strftime("%d %b") for t in ticks])
-        years = sorted({first.year, (first + timedelta(days=span)).year})
-        bottom.set_xlabel(f"date ({'-'.join(str(y) for y in years)})", fontsize=LABEL_SIZE)
+        if day_numbers:
+            bottom.set_xticks(ticks, [str(t) for t in ticks])
+            bottom.set_xlabel("days after the first record", fontsize=LABEL_SIZE)
+        else:
+            bottom.set_xticks(ticks, [(first + timedelta(days=t)).strftime("%d %b") for t in ticks])
+            years = sorted({first.year, (first + timedelta(days=span)).year})
+            bottom.set_xlabel(f"date ({'-'.join(str(y) for y in years)})", fontsize=LABEL_SIZE)
     if not course:
         if first is None:
             ax.set_xticks([])
@@ -140,7 +165,7 @@ def _day(at: datetime, first: date) -> float:
     return (at - datetime.combine(first, time())) / timedelta(days=1)
 
 
-def _draw_forecast(ax: Axes, risk_ax: Axes, forecast: ForecastOverlay, first: date) -> None:
+def _draw_forecast(ax: Axes, risk_ax: Axes, forecast: ForecastOverlay, first: date, day_numbers: bool) -> None:
     """The forecast's bands on ``ax`` and its relapse risk on ``risk_ax``, from where the forecast starts."""
     x = [_day(t, first) for t in forecast.times]
     ax.fill_between(x, forecast.p05, forecast.p95, color=FORECAST_COLOUR, alpha=0.14, lw=0,
@@ -158,7 +183,8 @@ def _draw_forecast(ax: Axes, risk_ax: Axes, forecast: ForecastOverlay, first: da
                     label=f"accepted risk before the next session: {forecast.alpha_percent:g}%")  # fmt: skip
     if forecast.next_session_by is not None:
         when = _day(forecast.next_session_by, first)
-        label = f"model: next session by {forecast.next_session_by.strftime('%d %b')}"
+        by = f"day {when:.0f}" if day_numbers else forecast.next_session_by.strftime("%d %b")
+        label = f"model: next session by {by}"
         for a in (ax, risk_ax):
             a.axvline(when, color=RISK_COLOUR, lw=1.6, ls="-.", label=label if a is risk_ax else None, zorder=2)
     risk_ax.set_ylim(0, 100)

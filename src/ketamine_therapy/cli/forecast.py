@@ -49,12 +49,23 @@ def forecast(
         list[str] | None, typer.Option(help="a what-if booster, e.g. 14d:0.5mgkg (repeatable)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object (ID -> forecast)")] = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            help="write a PNG of the scores, the band and the relapse risk (one ID: use --id with a table of several)"
+        ),
+    ] = None,
 ) -> None:
     """Forecast the depression course, relapse risk and booster timing of a patient from their doses and scores."""
     from .main import console, errors
 
     try:
         results = _run(events, patient_id, patient, user, url, scale, horizon_days, alpha, candidate or [])
+        if plot is not None:
+            if len(results) != 1:
+                raise InvalidAnswerError("--plot", f"{len(results)} forecasts to draw", "one: choose it with --id")
+            ((pid, (request, result)),) = results.items()
+            _plot(plot, pid, request, result)
     except (InvalidInputError, InvalidAnswerError) as exc:
         errors.print(f"[bold red]error[/]: {exc}", markup=True, highlight=False)
         raise typer.Exit(EXIT_INVALID) from None
@@ -135,6 +146,31 @@ def _from_database(patient: str, user: str | None, url: str | None, options: Any
     with _database(url) as new_uow:
         actor = shell_actor(new_uow(), user)
         return patient_forecast(new_uow(), actor, patient_uuid, options)
+
+
+def _plot(path: Path, pid: str, request: ForecastRequest, result: Forecast) -> None:
+    """The scale's scores, the forecast band and the relapse risk as a PNG, in days after the first record."""
+    from datetime import datetime, timedelta
+
+    from ..charts import FILE_DPI, figure_png
+    from ..clinic.scales import get_scale
+    from ..score_charts import ForecastOverlay, score_course_figure
+    from ..services.forecast import ENGINE_SCALES
+
+    nominal = datetime(2000, 1, 1)  # noqa: DTZ001 - the table's hours on a nominal, naive calendar (axis in days)
+    scale = get_scale(next(s for s, name in ENGINE_SCALES.items() if name == result.band.scale))
+    by_day = {(nominal + timedelta(hours=r.time_h)).date(): r.value for r in request.ratings
+              if r.scale == result.band.scale}  # fmt: skip
+    points = sorted(by_day.items())
+    baseline = points[0][1] if points else None
+    response = baseline / 2 if baseline is not None and scale.has_response_rule else None
+    overlay = ForecastOverlay.of(result, float(result.band.times_h[0]), lambda h: nominal + timedelta(hours=h))
+    figure = score_course_figure(points, scale.id, baseline, response, scale.remission_max,
+                                 f"{pid}: {scale.id} forecast", overlay, day_numbers=True)  # fmt: skip
+    try:
+        path.write_bytes(figure_png(figure, FILE_DPI))
+    except OSError as exc:
+        raise InvalidAnswerError("--plot", f"cannot write {path}: {exc}", "a writable file path") from None
 
 
 def _print(console: Any, pid: str, request: ForecastRequest, result: Forecast) -> None:

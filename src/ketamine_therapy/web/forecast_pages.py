@@ -116,25 +116,8 @@ class ForecastView:
 
 def forecast_overlay(pf: PatientForecast, tz: ZoneInfo) -> ForecastOverlay:
     """The forecast as the score chart draws it: from the forecast start on, at clinic-local times."""
-    band, risk = pf.result.band, pf.result.relapse
     start_h = (pf.start - pf.origin).total_seconds() / 3600.0
-
-    def local(h: float) -> datetime:
-        return pf.at(h).astimezone(tz).replace(tzinfo=None)
-
-    keep = [i for i, h in enumerate(band.times_h) if h >= start_h - 1e-9]
-    keep_risk = [i for i, h in enumerate(risk.times_h) if h >= start_h - 1e-9]
-    next_h = pf.result.booster.next_session_h
-    return ForecastOverlay(
-        times=tuple(local(float(band.times_h[i])) for i in keep),
-        median=tuple(float(band.median[i]) for i in keep), p05=tuple(float(band.p05[i]) for i in keep),
-        p25=tuple(float(band.p25[i]) for i in keep), p75=tuple(float(band.p75[i]) for i in keep),
-        p95=tuple(float(band.p95[i]) for i in keep),
-        risk_times=tuple(local(float(risk.times_h[i])) for i in keep_risk),
-        risk_percent=tuple(float(risk.probability[i]) * 100.0 for i in keep_risk),
-        alpha_percent=pf.result.booster.alpha * 100.0,
-        next_session_by=None if next_h is None else local(next_h), model_version=pf.result.model_version,
-    )  # fmt: skip
+    return ForecastOverlay.of(pf.result, start_h, lambda h: pf.at(h).astimezone(tz).replace(tzinfo=None))
 
 
 def try_forecast(ctx: Any, actor: Actor, patient_id: uuid.UUID, scale_id: str) -> tuple[PatientForecast | None, str]:

@@ -47,8 +47,10 @@ def events(tmp_path: Path) -> Path:
     return path
 
 
-def test_an_event_table_gives_one_forecast_per_id(events: Path) -> None:
-    result = run(str(events), "--json", "--candidate", "14d:0.5mgkg", "--id", "A", "--horizon-days", "56")
+def test_an_event_table_gives_one_forecast_per_id(events: Path, tmp_path: Path) -> None:
+    plot = tmp_path / "a.png"
+    result = run(str(events), "--json", "--candidate", "14d:0.5mgkg", "--id", "A", "--horizon-days", "56",
+                 "--plot", str(plot))  # fmt: skip
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert list(data) == ["A"]
@@ -59,6 +61,7 @@ def test_an_event_table_gives_one_forecast_per_id(events: Path) -> None:
     assert [w["label"] for w in a["what_if"]] == ["booster in 14 days, 0.5 mg/kg (36 mg) IV"]
     assert a["what_if"][0]["doses"][0]["amount_mg"] == 36.0
     assert not a["prior_only"]
+    assert plot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     text = run(str(events))
     assert text.returncode == 0, text.stderr
     assert "A: 3 dose(s), 4 score(s)" in text.stdout
@@ -79,6 +82,7 @@ def test_an_event_table_gives_one_forecast_per_id(events: Path) -> None:
         (EVENTS, ("--scale", "PHQ-9"), "--scale"),
         (EVENTS, ("--id", "A", "--candidate", "14d:56mg"), "--candidate[0]"),
         (EVENTS, ("--id", "C"), "--id"),
+        (EVENTS, ("--plot", "both.png"), "--plot"),  # two IDs, one picture
     ],
 )
 def test_bad_input_exits_2_naming_the_field(tmp_path: Path, table: str, args: tuple[str, ...], field: str) -> None:
