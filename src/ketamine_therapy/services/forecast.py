@@ -31,7 +31,7 @@ from ..clinic.patients import Patient
 from ..clinic.protocols import BoosterRecommendation
 from ..clinic.quantities import BOOSTER_DAYS, ESKETAMINE_MG, FORECAST_HORIZON_DAYS, IM_MG_PER_KG, IV_MG_PER_KG
 from ..clinic.records import RecordedScale
-from ..clinic.sessions import EsketamineDose, ImDose, IvDose, SessionKind, SessionState
+from ..clinic.sessions import IvDose, SessionKind, SessionState
 from ..clinic.settings import ClinicSettings
 from ..pharmacology.forecast import (
     Covariates,
@@ -168,8 +168,7 @@ def _given(sessions: Sequence[SessionRecord]) -> list[_Given]:
         drug, route = DRUG_ROUTE[s.kind]
         dose = s.dose
         minutes = dose.duration / timedelta(minutes=1) if isinstance(dose, IvDose) else 0.0
-        mg = float(dose.total_mg) if isinstance(dose, IvDose | ImDose | EsketamineDose) else 0.0
-        out.append(_Given(at, Dose(0.0, drug, route, mg, minutes)))
+        out.append(_Given(at, Dose(0.0, drug, route, float(dose.total_mg), minutes)))
     return sorted(out, key=lambda g: g.at)
 
 
