@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 import struct
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from ketamine_therapy.score_charts import score_course_png
+from ketamine_therapy.score_charts import ForecastOverlay, score_course_figure, score_course_png
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 START = date(2025, 3, 3)
@@ -85,3 +85,28 @@ def test_the_png_decodes() -> None:
     pixels = matplotlib_image.imread(io.BytesIO(score_course_png(COURSE, "PHQ-9", 22, 11.0, 4.0, "t")), format="png")
     assert pixels.shape[1] == 800
     assert pixels.shape[2] in (3, 4)
+
+
+def _overlay(alpha_percent: float = 20.0) -> ForecastOverlay:
+    start = datetime.combine(COURSE[-1][0], time(9))
+    times = tuple(start + timedelta(days=d) for d in range(0, 57, 7))
+    median = tuple(7.0 + d for d in range(len(times)))
+    return ForecastOverlay(times, median, tuple(m - 4 for m in median), tuple(m - 2 for m in median),
+                           tuple(m + 2 for m in median), tuple(m + 4 for m in median), times,
+                           tuple(10.0 * k for k in range(len(times))), alpha_percent, start + timedelta(days=14),
+                           "test model 1")  # fmt: skip
+
+
+def test_a_forecast_adds_its_band_and_the_relapse_risk_panel() -> None:
+    figure = score_course_figure(COURSE, "PHQ-9", 22, 11.0, 4.0, "PHQ-9 course", _overlay())
+    scores, risk = figure.axes
+    labels = [text for ax in (scores, risk) for text in ax.get_legend_handles_labels()[1]]
+    assert "forecast: 90% of likely scores" in labels
+    assert "forecast: 50% of likely scores" in labels
+    assert "accepted risk before the next session: 20%" in labels
+    assert any(label.startswith("model: next session by") for label in labels)
+    assert risk.get_ylim() == (0.0, 100.0)
+    assert scores.get_xlim()[1] >= 28 + 56  # the axis runs to the end of the forecast
+    data = score_course_png(COURSE, "PHQ-9", 22, 11.0, 4.0, "PHQ-9 course", _overlay())
+    assert png_size(data) == (800, 760)
+    assert data != score_course_png(COURSE, "PHQ-9", 22, 11.0, 4.0, "PHQ-9 course", _overlay(10.0))

@@ -14,6 +14,7 @@ from ..services import accounts
 from ..services.audit import audit_entries
 from ..services.authorization import AuditEntry, Role
 from ..services.clinic_settings import get_settings, put_settings
+from ..validation.quantities import RelapseRisk
 from .auth import ActorDep, ContextDep
 from .pagination import Limit, Offset, Page, page
 from .versioning import expected_version, tag
@@ -73,6 +74,7 @@ class SettingsPatch(BaseModel):
     esketamine_min_dose_interval_h: int | None = Field(default=None, strict=True, ge=0, le=672)
     schedule_tolerance_days: int | None = Field(default=None, strict=True, ge=0, le=365)
     weight_max_age_days: int | None = Field(default=None, strict=True, ge=0, le=3650)
+    forecast_relapse_alpha: RelapseRisk | None = None
 
 
 @router.get("/audit")
@@ -116,9 +118,10 @@ def patch_settings(
     body: SettingsPatch, actor: ActorDep, ctx: ContextDep, response: Response, version: int = Depends(expected_version)
 ) -> ClinicSettings:
     """Change the minimum monitoring after IV/IM dosing (esketamine's 120 min is the label's and fixed), the
-    minimum interval between doses per route, the tolerance around scheduled times and the oldest dosing weight."""
+    minimum interval between doses per route, the tolerance around scheduled times, the oldest dosing weight and the
+    accepted relapse risk of the forecast's booster advice."""
     current, _ = get_settings(ctx.new_uow())
-    changes: dict[str, int | None] = {}
+    changes: dict[str, float | None] = {}
     for kind in ("iv", "im"):
         value = getattr(body, f"{kind}_min_monitoring_min")
         if getattr(body, f"clear_{kind}_min_monitoring"):
@@ -126,7 +129,7 @@ def patch_settings(
         elif value is not None:
             changes[f"{kind}_min_monitoring_min"] = value
     for name in ("iv_min_dose_interval_h", "im_min_dose_interval_h", "esketamine_min_dose_interval_h",
-                 "schedule_tolerance_days", "weight_max_age_days"):  # fmt: skip
+                 "schedule_tolerance_days", "weight_max_age_days", "forecast_relapse_alpha"):  # fmt: skip
         if getattr(body, name) is not None:
             changes[name] = getattr(body, name)
     updated = replace(current, **changes)  # type: ignore[arg-type]  # re-validated by __post_init__

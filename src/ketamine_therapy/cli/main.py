@@ -17,6 +17,7 @@ from rich.console import Console
 from .. import DISCLAIMER, __version__
 from .calibrate import calibrate
 from .db import db_app
+from .forecast import forecast
 from .output import JsonOption, print_json
 from .serve import serve
 from .trial import trial_app
@@ -37,6 +38,7 @@ app.add_typer(trial_app, name="trial")
 app.add_typer(users_app, name="users")
 app.command()(calibrate)
 app.command()(serve)
+app.command()(forecast)
 
 console = Console(width=None if Console().is_terminal else 120)
 errors = Console(stderr=True)

@@ -79,6 +79,24 @@ MG_PER_KG = Quantity("mg_per_kg", "mg/kg", 0, max(IV_MG_PER_KG.high, IM_MG_PER_K
 CADSS6_TOTAL = Quantity("cadss6", "points", 0, 24, integer=True, description="CADSS-6 total")
 MOAAS_SCORE = Quantity("moaas", "points", 0, 5, integer=True, description="MOAA/S sedation score")
 SCALE_ANSWER = Quantity("answer", "points", 0, 6, integer=True, description="one scale item's answer")
+RELAPSE_RISK = Quantity(
+    "alpha",
+    "(probability)",
+    0.01,
+    0.5,
+    description="accepted risk of relapse before the next session (the forecast's booster advice)",
+)
+FORECAST_HORIZON_DAYS = Quantity(
+    "horizon_days",
+    "days",
+    7,
+    182,
+    integer=True,
+    description="how far the forecast looks past the last score or session",
+)
+BOOSTER_DAYS = Quantity(
+    "days", "days", 1, 182, integer=True, description="days from the last score or session to a what-if booster"
+)
 DAYS_MAX = 3650
 """The longest clinic setting in days (ten years)."""
 

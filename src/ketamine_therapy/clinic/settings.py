@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from .costs import PriceList
 from .exceptions import InvalidAnswerError
 from .protocols import TEMPLATES, BoosterRules, Protocol
+from .quantities import RELAPSE_RISK
 from .rems import HealthcareSetting, MonitoringHcp
 from .sessions import (
     DEFAULT_MIN_DOSE_INTERVAL,
@@ -33,6 +34,9 @@ from .sessions import (
 DEFAULT_WEIGHT_MAX_AGE_DAYS = 30
 """A recorded weight older than this is a warning at dosing (project default, no clinical.md row; a clinic sets
 its own)."""
+DEFAULT_FORECAST_RELAPSE_ALPHA = 0.2
+"""The forecast's booster advice keeps P(relapse before the next session) at or below this (issue 12's default; a
+clinic's choice of risk, not a clinical.md value)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,7 @@ class ClinicSettings:
     schedule_tolerance_days: int = DEFAULT_SCHEDULE_TOLERANCE.days
     weight_max_age_days: int = DEFAULT_WEIGHT_MAX_AGE_DAYS
     discharge: DischargeRanges = field(default_factory=DischargeRanges)
+    forecast_relapse_alpha: float = DEFAULT_FORECAST_RELAPSE_ALPHA
 
     def __post_init__(self) -> None:
         if not self.name.strip():
@@ -93,6 +98,7 @@ class ClinicSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
                 raise InvalidAnswerError(name, f"got {value!r}", f"a whole number 0-{high}")
+        RELAPSE_RISK.check(self.forecast_relapse_alpha, "forecast_relapse_alpha")
         for key, protocol in self.protocols.items():
             if key != protocol.id:
                 raise InvalidAnswerError(f"protocols[{key}]", f"holds protocol {protocol.id!r}", "its own id")

@@ -341,6 +341,17 @@ def ensure_admin(uow: UnitOfWork, clock: Clock = utc_now) -> str | None:
     return password
 
 
+def shell_actor(uow: UnitOfWork, username: str, source: str = "cli") -> Actor:
+    """The actor of an active login, for a command run on the server's shell (whoever can run it owns the
+    database, so no password is asked); its own permissions still apply and its reads are audited under its name."""
+    name = username.strip().lower() if isinstance(username, str) else ""
+    with uow:
+        user = uow.users.get_by_username(name) if USERNAME.fullmatch(name) else None
+    if user is None or not user.active:
+        raise InvalidAnswerError("user", f"no active login named {username!r}", "an active login (users list)")
+    return Actor(user.username, user.role, source, user.id, user.patient_id)
+
+
 def _login_audit(uow: UnitOfWork, at: datetime, username: str, role: str, source: str, ok: bool, detail: str) -> None:
     name = username[:64] or "(empty)"
     uow.audit.append(

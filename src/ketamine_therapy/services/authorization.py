@@ -2,7 +2,8 @@
 
 The permission matrix is enforced here, in the services layer, so the API, the web pages and the CLI
 cannot disagree about it. Least privilege (DESIGN.md section 5): researchers see de-identified data only;
-patients only fill the questionnaire their link opens; dose overrides are a prescriber's.
+patients only fill the questionnaire their link opens; dose overrides are a prescriber's; a patient's forecast
+(relapse risk, booster timing) is for the prescriber and the nurse who run the treatment.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class Permission(StrEnum):
     DOSE_OVERRIDE = "dose:override"
     SCALE_READ = "scale:read"
     SCALE_WRITE = "scale:write"
+    FORECAST_READ = "forecast:read"
     QUESTIONNAIRE_LINK = "questionnaire:link"
     QUESTIONNAIRE_FILL = "questionnaire:fill"
     REMS_READ = "rems:read"
@@ -53,9 +55,9 @@ PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset({P.USER_ADMIN, P.AUDIT_READ, P.PATIENT_READ, P.PATIENT_WRITE, P.REMS_READ, P.COST_READ}),
     Role.PRESCRIBER: _CLINICAL_READ
     | {P.PATIENT_WRITE, P.SCREENING_WRITE, P.PLAN_WRITE, P.SESSION_RUN, P.DOSE_OVERRIDE, P.SCALE_WRITE,
-       P.QUESTIONNAIRE_LINK, P.REMS_READ, P.REMS_WRITE, P.COST_READ, P.RESEARCH_RUN},
+       P.FORECAST_READ, P.QUESTIONNAIRE_LINK, P.REMS_READ, P.REMS_WRITE, P.COST_READ, P.RESEARCH_RUN},
     Role.NURSE: _CLINICAL_READ
-    | {P.SESSION_RUN, P.SCALE_WRITE, P.QUESTIONNAIRE_LINK, P.REMS_READ, P.REMS_WRITE, P.COST_READ},
+    | {P.SESSION_RUN, P.SCALE_WRITE, P.FORECAST_READ, P.QUESTIONNAIRE_LINK, P.REMS_READ, P.REMS_WRITE, P.COST_READ},
     Role.THERAPIST: _CLINICAL_READ | {P.SCALE_WRITE, P.QUESTIONNAIRE_LINK},
     Role.RESEARCHER: frozenset({P.RESEARCH_RUN, P.DEIDENTIFIED_READ}),
     Role.PATIENT: frozenset({P.QUESTIONNAIRE_FILL}),

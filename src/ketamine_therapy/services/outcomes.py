@@ -9,6 +9,7 @@ from ..clinic.exceptions import InvalidAnswerError
 from ..clinic.protocols import BoosterRecommendation, recommend_booster
 from ..clinic.scales import CourseSummary, course_summary
 from ..clinic.sessions import SessionState
+from ..clinic.settings import ClinicSettings
 from .audit import audit
 from .authorization import Actor, Permission
 from .ports import UnitOfWork
@@ -35,6 +36,23 @@ def course_of(uow: UnitOfWork, actor: Actor, patient_id: uuid.UUID, scale_id: st
     return summary
 
 
+def rule_booster_advice(
+    uow: UnitOfWork, settings: ClinicSettings, patient_id: uuid.UUID, scale_id: str, today: date
+) -> BoosterRecommendation:
+    """The clinic's rule-based booster advice inside an open unit of work (no permission check, no audit: the
+    calling use case does both)."""
+    totals = [(d, t, scale_id) for d, t in _totals(uow, patient_id, scale_id) if d <= today]
+    treated = [settings.local_date(at) for r in uow.sessions.for_patient(patient_id)
+               if (at := r.session.entered_at(SessionState.DOSING)) is not None]  # fmt: skip
+    if not treated:
+        raise InvalidAnswerError("patient_id", "no session has been given yet", "a patient with a session")
+    given = [d for d in treated if d <= today]
+    if not given:
+        raise InvalidAnswerError("today", f"{today} is before the first session ({min(treated)})",
+                                 f">= {min(treated)}")  # fmt: skip
+    return recommend_booster(totals, max(given), today, settings.booster_rules)
+
+
 def booster_advice(
     uow: UnitOfWork, actor: Actor, patient_id: uuid.UUID, scale_id: str, today: date
 ) -> BoosterRecommendation:
@@ -42,16 +60,7 @@ def booster_advice(
     actor.require(Permission.SCALE_READ)
     with uow:
         settings, _ = uow.settings.get()
-        totals = [(d, t, scale_id) for d, t in _totals(uow, patient_id, scale_id) if d <= today]
-        treated = [settings.local_date(at) for r in uow.sessions.for_patient(patient_id)
-                   if (at := r.session.entered_at(SessionState.DOSING)) is not None]  # fmt: skip
-        if not treated:
-            raise InvalidAnswerError("patient_id", "no session has been given yet", "a patient with a session")
-        given = [d for d in treated if d <= today]
-        if not given:
-            raise InvalidAnswerError("today", f"{today} is before the first session ({min(treated)})",
-                                     f">= {min(treated)}")  # fmt: skip
-        advice = recommend_booster(totals, max(given), today, settings.booster_rules)
+        advice = rule_booster_advice(uow, settings, patient_id, scale_id, today)
         audit(uow, actor, "read", "booster-advice", patient_id, patient_id, f"recommend={advice.recommend}")
         uow.commit()
     return advice

@@ -38,6 +38,13 @@ def _field(quantity: q.Quantity) -> Any:
                  json_schema_extra=dict(bounds))  # fmt: skip
 
 
+def _query(quantity: q.Quantity) -> Any:
+    """:func:`_field` for a query parameter: its text is read as a number first (a query has no JSON types)."""
+    bounds: dict[str, float] = {"exclusiveMinimum" if quantity.low_open else "minimum": quantity.low,
+                                "maximum": quantity.high}  # fmt: skip
+    return Field(description=f"{quantity.description}: {quantity.allowed}", json_schema_extra=dict(bounds))
+
+
 def _checked(quantity: q.Quantity) -> WrapValidator:
     """Validates with ``quantity``'s own check; every error carries ``allowed`` (the problem's ``allowed``)."""
 
@@ -86,6 +93,9 @@ EsketamineMg = Annotated[int, _field(q.ESKETAMINE_MG), _checked(q.ESKETAMINE_MG)
 Cadss6Total = Annotated[int, _field(q.CADSS6_TOTAL), _checked(q.CADSS6_TOTAL)]
 MoaasScore = Annotated[int, _field(q.MOAAS_SCORE), _checked(q.MOAAS_SCORE)]
 ScaleAnswer = Annotated[int, _field(q.SCALE_ANSWER), _checked(q.SCALE_ANSWER)]
+RelapseRisk = Annotated[float, _field(q.RELAPSE_RISK), _checked(q.RELAPSE_RISK)]
+RelapseRiskQuery = Annotated[float, _query(q.RELAPSE_RISK), _checked(q.RELAPSE_RISK)]
+HorizonDaysQuery = Annotated[int, _query(q.FORECAST_HORIZON_DAYS), _checked(q.FORECAST_HORIZON_DAYS)]
 
 ClinicDate = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_day_window),
                        Field(description="a calendar date YYYY-MM-DD, from 1900-01-01")]  # fmt: skip

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -21,11 +22,12 @@ from ..clinic.exceptions import InvalidAnswerError
 from ..clinic.scales import SCALES, get_scale
 from ..clinic.screening import SRC_MAUDSLEY, SRC_THASE_RUSH, SRC_TRD
 from ..clinic.sessions import SessionKind
-from ..score_charts import score_course_png
+from ..score_charts import ForecastOverlay, score_course_png
 from ..services.accounts import LINK_SCALES, create_questionnaire_link, questionnaire_link_url
 from ..services.authorization import Actor, Permission
 from ..services.billing import course_cost_of, coverage_of, plan_estimate
 from ..services.dashboard import SAFETY_FLAGS
+from ..services.forecast import FORECAST_SCALES
 from ..services.outcomes import booster_advice, course_of
 from ..services.patients import get_patient, record_consent, record_scale, scales_for
 from ..services.plans import plans_for
@@ -35,6 +37,7 @@ from ..services.screenings import screenings_for
 from ..services.treatment import sessions_for
 from .base import CallerDep, ContextDep, form_actor
 from .display import clinic_today, render_page
+from .forecast_pages import forecast_overlay, try_forecast
 from .forms import FormDep, error_values, field_text, is_checked, parse_date, parse_int
 
 router = APIRouter()
@@ -88,6 +91,7 @@ def _chart_values(request: Request, who: Any, ctx: Any, patient_id: uuid.UUID) -
     out["courses"] = [(scale_id, course_of(ctx.new_uow(), actor, patient_id, scale_id))
                       for scale_id in COURSE_SCALES if scale_id in present]  # fmt: skip
     out["chart_scales"] = [s for s in CHART_SCALES if s in present]
+    out["forecast_scales"] = FORECAST_SCALES
     out["remission_max"] = {s: SCALES[s].remission_max for s in COURSE_SCALES}
     booster, booster_note = None, ""
     if "MADRS" in present:
@@ -152,16 +156,23 @@ def chart_png(who: CallerDep, ctx: ContextDep, patient_id: uuid.UUID, scale_id: 
     for record in scales_for(ctx.new_uow(), who.actor, patient_id):
         if record.result.scale_id == scale.id and record.result.total is not None:
             by_day[record.taken_on] = record.result.total  # the latest entry of a day wins (as in the course)
-    return Response(_course_png(scale.id, tuple(sorted(by_day.items()))), media_type="image/png")
+    pf, _ = try_forecast(ctx, who.actor, patient_id, scale.id)
+    overlay = None
+    if pf is not None:
+        settings, _, _ = clinic_today(ctx)
+        overlay = forecast_overlay(pf, ZoneInfo(settings.timezone))
+    return Response(_course_png(scale.id, tuple(sorted(by_day.items())), overlay), media_type="image/png")
 
 
 @lru_cache(maxsize=128)
-def _course_png(scale_id: str, points: tuple[tuple[date, int], ...]) -> bytes:
-    """The course image (drawing takes ~0.2 s; the same totals give the same image, so keep the last few)."""
+def _course_png(scale_id: str, points: tuple[tuple[date, int], ...], forecast: ForecastOverlay | None) -> bytes:
+    """The course image, with the forecast where given (drawing takes ~0.2 s; the same totals and forecast give the
+    same image, so keep the last few)."""
     scale = get_scale(scale_id)
     baseline = points[0][1] if points else None
     response_line = baseline / 2 if baseline is not None and scale.has_response_rule else None
-    return score_course_png(points, scale.id, baseline, response_line, scale.remission_max, f"{scale.id} course")
+    return score_course_png(points, scale.id, baseline, response_line, scale.remission_max, f"{scale.id} course",
+                            forecast)  # fmt: skip
 
 
 @router.post("/patients/{patient_id}/questionnaire-link")

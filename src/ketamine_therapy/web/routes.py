@@ -7,6 +7,7 @@ from . import (
     auth_pages,
     chart_pages,
     dashboard_pages,
+    forecast_pages,
     patient_pages,
     plan_pages,
     questionnaire_pages,
@@ -18,6 +19,6 @@ from . import (
 
 router = APIRouter(include_in_schema=False)
 # patient_pages before chart_pages: /patients/new must be matched before /patients/{patient_id}
-for module in (auth_pages, dashboard_pages, patient_pages, chart_pages, screening_pages, plan_pages, rems_pages,
-               admin_pages, questionnaire_pages, runner_pages, research_pages):  # fmt: skip
+for module in (auth_pages, dashboard_pages, patient_pages, chart_pages, forecast_pages, screening_pages, plan_pages,
+               rems_pages, admin_pages, questionnaire_pages, runner_pages, research_pages):  # fmt: skip
     router.include_router(module.router)

@@ -58,6 +58,7 @@ ENDPOINTS: list[tuple[str, str, object, Permission | None]] = [
     ("GET", "/patients/{pid}/scales", None, P.SCALE_READ),
     ("GET", "/patients/{pid}/course", None, P.SCALE_READ),
     ("GET", "/patients/{pid}/booster", None, P.SCALE_READ),
+    ("GET", "/patients/{pid}/forecast", None, P.FORECAST_READ),
     ("POST", "/patients/{pid}/questionnaire-links", {"scale_id": "PHQ-9"}, P.QUESTIONNAIRE_LINK),
     ("GET", "/protocols", None, ANY),
     ("POST", "/patients/{pid}/plans", {"protocol_id": "iv-acute-series", "start": "2027-01-04"}, P.PLAN_WRITE),

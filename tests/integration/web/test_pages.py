@@ -189,16 +189,16 @@ def test_pages_carry_the_idle_logoff_time(web: Web) -> None:
 
 ALLOWED = {
     "prescriber": ["/", "/patients", "/patients/new", "{chart}", "{chart}/screening", "{chart}/plans/new",
-                   "{chart}/chart/MADRS.png", "/rems", "/rems?show=all", "{rems}", "{rems}.csv"],
-    "nurse": ["/", "/patients", "{chart}", "/rems", "{rems}"],
+                   "{chart}/chart/MADRS.png", "/rems", "/rems?show=all", "{rems}", "{rems}.csv", "{chart}/forecast"],
+    "nurse": ["/", "/patients", "{chart}", "/rems", "{rems}", "{chart}/forecast"],
     "therapist": ["/", "/patients", "{chart}"],
     "admin": ["/", "/patients", "{chart}", "/rems", "/admin/audit", "/admin/users"],
 }  # fmt: skip
 DENIED = {
     "researcher": ["/patients", "{chart}", "/rems", "/admin/audit"],
     "nurse": ["/patients/new", "{chart}/plans/new", "{chart}/screening", "/admin/audit", "/admin/users"],
-    "therapist": ["/rems", "{rems}", "/admin/users"],
-    "admin": ["{chart}/plans/new", "{chart}/chart/MADRS.png"],
+    "therapist": ["/rems", "{rems}", "/admin/users", "{chart}/forecast"],
+    "admin": ["{chart}/plans/new", "{chart}/chart/MADRS.png", "{chart}/forecast"],
 }
 
 
@@ -529,3 +529,52 @@ def test_users_page_creates_deactivates_and_resets(web: Web) -> None:
     again = post_login(other, {"username": "new.nurse", "password": new_password.group(1)},
                        follow_redirects=False)  # fmt: skip
     assert again.status_code == 303
+
+
+# --- the forecast on the chart ---------------------------------------------------------------------------------
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    """Width and height of a PNG from its IHDR chunk."""
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def _treated_patient(web: Web) -> str:
+    """A patient with a session given and a MADRS course image on the chart."""
+    for pid in web.patient_ids():
+        page = web.client.get(f"/patients/{pid}").text
+        if "discharged" in page and f"/patients/{pid}/chart/MADRS.png" in page:
+            return pid
+    raise AssertionError("no treated patient with MADRS scores")
+
+
+def test_the_chart_loads_the_forecast_after_the_page_and_draws_the_band(web: Web) -> None:
+    web.login("prescriber")
+    pid = _treated_patient(web)
+    chart = web.client.get(f"/patients/{pid}").text
+    assert f'hx-get="/patients/{pid}/forecast"' in chart  # fetched after the page: the page does not wait for it
+    assert 'href="#forecast"' in chart
+    assert 'height="760"' in chart
+    section = web.client.get(f"/patients/{pid}/forecast", headers={"HX-Request": "true"})
+    assert section.status_code == 200
+    text = section.text
+    assert '<section class="card" id="forecast"' in text
+    assert "<html" not in text  # a fragment for htmx
+    assert any(advice in text for advice in ("Next session by", "stays at or below", "Session due now"))
+    assert "Clinic rules" in text
+    assert "How much this patient's data moved the forecast" in text
+    assert "response-model" in text  # the model version
+    assert "not a medical device" in text
+    page = web.client.get(f"/patients/{pid}/forecast")
+    assert "<html" in page.text
+    assert "Back to the chart" in page.text
+    assert _png_size(web.client.get(f"/patients/{pid}/chart/MADRS.png").content) == (800, 760)
+
+
+def test_roles_without_the_forecast_see_the_chart_without_it(web: Web) -> None:
+    web.login("therapist")
+    pid = web.patient_ids()[0]
+    chart = web.client.get(f"/patients/{pid}").text
+    assert "/forecast" not in chart
+    assert 'height="520"' in chart or "chart/MADRS.png" not in chart
