@@ -13,9 +13,6 @@ import typer
 from rich.table import Table
 
 from ..clinic.exceptions import InvalidAnswerError
-from ..pharmacology.exceptions import InvalidInputError
-from ..services.authorization import PermissionDeniedError
-from ..services.ports import NotFoundError
 
 if TYPE_CHECKING:
     from ..pharmacology.forecast import Forecast, ForecastRequest
@@ -57,6 +54,9 @@ def forecast(
     ] = None,
 ) -> None:
     """Forecast the depression course, relapse risk and booster timing of a patient from their doses and scores."""
+    from ..pharmacology.exceptions import InvalidInputError
+    from ..services.authorization import PermissionDeniedError
+    from ..services.ports import NotFoundError
     from .main import console, errors
 
     try:
