@@ -10,13 +10,13 @@ from fastapi import APIRouter, Depends, Response, status
 from pydantic import BaseModel, Field
 
 from ..clinic.settings import ClinicSettings
+from ..http.auth import ActorDep, ContextDep
+from ..http.pagination import Limit, Offset, Page, page
+from ..http.versioning import expected_version, tag
 from ..services import accounts
 from ..services.audit import audit_entries
 from ..services.authorization import AuditEntry, Role
 from ..services.clinic_settings import get_settings, put_settings
-from .auth import ActorDep, ContextDep
-from .pagination import Limit, Offset, Page, page
-from .versioning import expected_version, tag
 
 router = APIRouter(tags=["admin"])
 

@@ -11,6 +11,8 @@ from pydantic import BaseModel, Field
 from ..clinic.protocols import BoosterRecommendation
 from ..clinic.records import RecordedScale
 from ..clinic.scales import SCALES, CourseSummary, Scale
+from ..http.auth import ActorDep, ContextDep
+from ..http.context import client_address
 from ..services import outcomes, patients
 from ..services.accounts import (
     create_questionnaire_link,
@@ -20,8 +22,6 @@ from ..services.accounts import (
 )
 from ..services.clock import today as clinic_today
 from ..validation.quantities import ClinicDate, ScaleAnswer
-from .auth import ActorDep, ContextDep
-from .context import client_address
 
 router = APIRouter(tags=["scales"])
 

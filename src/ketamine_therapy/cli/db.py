@@ -12,22 +12,16 @@ db_app = typer.Typer(help="Database migrations (SQLite by default; PostgreSQL vi
 UrlOption = Annotated[str | None, typer.Option("--url", help="database URL (default: settings / environment)")]
 
 
-def _engine(url: str | None):  # type: ignore[no-untyped-def]
-    from ..config import Settings
-    from ..storage.db import make_engine
-
-    return make_engine(url or Settings().database_url)
-
-
 @db_app.command("upgrade")
 def upgrade(revision: Annotated[str, typer.Argument()] = "head", url: UrlOption = None) -> None:
     """Migrate the database up to REVISION (default: the latest)."""
+    from ..bootstrap import database_engine
     from ..storage.migrate import current_revision
     from ..storage.migrate import upgrade as run
 
-    engine = _engine(url)
-    run(engine, revision)
-    typer.echo(f"database at revision {current_revision(engine)} ({engine.url.render_as_string()})")
+    with database_engine(url) as engine:
+        run(engine, revision)
+        typer.echo(f"database at revision {current_revision(engine)} ({engine.url.render_as_string()})")
 
 
 @db_app.command("downgrade")
@@ -35,9 +29,10 @@ def downgrade(
     revision: Annotated[str, typer.Argument(help="target revision, 'base' = empty")], url: UrlOption = None
 ) -> None:
     """Migrate the database down to REVISION."""
+    from ..bootstrap import database_engine
     from ..storage.migrate import current_revision
     from ..storage.migrate import downgrade as run
 
-    engine = _engine(url)
-    run(engine, revision)
-    typer.echo(f"database at revision {current_revision(engine)}")
+    with database_engine(url) as engine:
+        run(engine, revision)
+        typer.echo(f"database at revision {current_revision(engine)}")

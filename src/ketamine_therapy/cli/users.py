@@ -6,10 +6,10 @@ The CLI acts as the system administrator (source ``cli``): whoever can run it on
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -19,9 +19,6 @@ from ..clinic.exceptions import InvalidAnswerError
 from ..services.authorization import SYSTEM, Role
 from ..services.ports import ConflictError, NotFoundError
 
-if TYPE_CHECKING:
-    from ..services.ports import UnitOfWork
-
 users_app = typer.Typer(help="User logins: create them (the password is shown once), list, (de)activate.",
                         no_args_is_help=True)  # fmt: skip
 
@@ -30,21 +27,6 @@ EXIT_INVALID = 2
 UrlOption = Annotated[str | None, typer.Option("--url", help="database URL (default: settings / environment)")]
 console = Console(width=None if Console().is_terminal else 120)
 errors = Console(stderr=True)
-
-
-@contextmanager
-def _database(url: str | None) -> Iterator[Callable[[], UnitOfWork]]:
-    """Units of work on the configured database; its connections are closed afterwards."""
-    from ..config import Settings
-    from ..storage.db import make_engine, make_session_factory
-    from ..storage.repositories import SqlUnitOfWork
-
-    engine = make_engine(url or Settings().database_url)
-    factory = make_session_factory(engine)
-    try:
-        yield lambda: SqlUnitOfWork(factory)
-    finally:
-        engine.dispose()
 
 
 @contextmanager
@@ -84,9 +66,10 @@ def create(
     url: UrlOption = None,
 ) -> None:
     """Create a login with a generated password, printed once: hand it over safely, it is not stored."""
+    from ..bootstrap import units_of_work
     from ..services.accounts import create_user
 
-    with _errors(), _database(url) as new_uow:
+    with _errors(), units_of_work(url) as new_uow:
         user, password = create_user(new_uow(), CLI_ADMIN, username, _role(role), patient_id=_patient_id(patient_id))
     typer.echo(f"created {user.username} ({user.role.value})")
     typer.echo(f"password (shown once): {password}")
@@ -95,12 +78,13 @@ def create(
 @users_app.command("list")
 def list_(url: UrlOption = None) -> None:
     """List the logins (never their passwords)."""
+    from ..bootstrap import units_of_work
     from ..services.accounts import list_users
 
     table = Table(title="Users")
     for column in ("username", "role", "active", "locked until", "patient id", "created"):
         table.add_column(column)
-    with _database(url) as new_uow:
+    with units_of_work(url) as new_uow:
         users = list_users(new_uow(), CLI_ADMIN)
     for u in users:
         locked = u.locked_until.isoformat(timespec="minutes") if u.locked_until else ""
@@ -110,9 +94,10 @@ def list_(url: UrlOption = None) -> None:
 
 
 def _set_active(username: str, active: bool, url: str | None) -> None:
+    from ..bootstrap import units_of_work
     from ..services.accounts import set_user_active
 
-    with _errors(), _database(url) as new_uow:
+    with _errors(), units_of_work(url) as new_uow:
         user = set_user_active(new_uow(), CLI_ADMIN, username, active)
     typer.echo(f"{user.username} is {'active' if user.active else 'inactive'}")
 
@@ -132,9 +117,10 @@ def deactivate(username: Annotated[str, typer.Argument()], url: UrlOption = None
 @users_app.command("ensure-admin")
 def ensure_admin_command(url: UrlOption = None) -> None:
     """Create the ``admin`` login if no active admin exists, printing its password once."""
+    from ..bootstrap import units_of_work
     from ..services.accounts import ensure_admin
 
-    with _database(url) as new_uow:
+    with units_of_work(url) as new_uow:
         password = ensure_admin(new_uow())
     if password is None:
         typer.echo("an active admin exists; nothing changed")

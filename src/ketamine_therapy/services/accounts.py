@@ -19,7 +19,7 @@ import secrets
 import threading
 import uuid
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
@@ -60,6 +60,7 @@ __all__ = [
     "ensure_admin",
     "hash_token",
     "list_users",
+    "log_in",
     "open_questionnaire",
     "questionnaire_link_url",
     "reset_password",
@@ -476,6 +477,28 @@ def start_session(
         )  # fmt: skip
         uow.commit()
     return token, csrf
+
+
+def log_in(
+    new_uow: Callable[[], UnitOfWork],
+    limiter: LoginRateLimiter,
+    username: str,
+    password: str,
+    source: str,
+    *,
+    idle: timedelta = IDLE_TIMEOUT,
+    clock: Clock = utc_now,
+) -> tuple[str, str]:
+    """The login use case of the API and the web form: rate-limit per ``source``, authenticate, start a session.
+
+    Returns ``(token, csrf_token)``; raises :class:`RateLimitedError`, :class:`AccountLockedError` or
+    :class:`AuthenticationError` (every attempt counts towards the limit, failed ones are audited).
+    """
+    now = clock()
+    limiter.check(source, now)
+    limiter.record(source, now)
+    actor = authenticate(new_uow(), username, password, source, clock=clock)
+    return start_session(new_uow(), actor, clock=clock, idle=idle)
 
 
 def resolve_session(

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from ..api.context import client_address
 from ..clinic.exceptions import InvalidAnswerError
+from ..http.context import client_address
 from ..services.accounts import LinkInvalidError, open_questionnaire, submit_questionnaire
 from .base import ContextDep, render
 from .forms import FormDep

@@ -24,10 +24,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from ..api.auth import Caller
-from ..api.context import AppContext
 from ..charts import pk_report_png
 from ..clinic.exceptions import InvalidAnswerError
+from ..http.auth import Caller
+from ..http.context import AppContext
 from ..pharmacology.exceptions import InvalidInputError
 from ..pharmacology.models import drugs, list_models
 from ..pharmacology.trials import Estimate, TrialResult

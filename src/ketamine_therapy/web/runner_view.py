@@ -9,7 +9,6 @@ import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ..api.context import AppContext
 from ..clinic.exceptions import InvalidAnswerError
 from ..clinic.patients import DosingWeight, Patient
 from ..clinic.protocols import PlannedSession
@@ -28,6 +27,7 @@ from ..clinic.sessions import (
     SessionState,
 )
 from ..clinic.settings import ClinicSettings
+from ..http.context import AppContext
 from ..services import treatment
 from ..services.authorization import Actor, Permission
 from ..services.clinic_settings import get_settings

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import PageRenderer, Problem, problem_response
+from .problems import PageRenderer, Problem, problem_response
 
 logger = logging.getLogger("ketamine_therapy.errors")
 

@@ -47,6 +47,12 @@ def _token(request: Request, credentials: HTTPAuthorizationCredentials | None) -
     return request.cookies.get(COOKIE, ""), True
 
 
+def request_token(request: Request) -> str:
+    """The login-session token of a request: the bearer token, else the session cookie (``""``: none)."""
+    header = request.headers.get("authorization", "")
+    return header.split(" ", 1)[1] if header.lower().startswith("bearer ") else request.cookies.get(COOKIE, "")
+
+
 def check_csrf(request: Request, caller: Caller, form_token: str | None = None) -> None:
     """Refuse a cookie-authenticated change without the right CSRF token."""
     if not caller.by_cookie or request.method in SAFE_METHODS:

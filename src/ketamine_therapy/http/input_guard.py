@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import PageRenderer, Problem, problem_response
+from .problems import PageRenderer, Problem, answer
 
 FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 """Control characters except tab, LF and CR; DEL; unpaired surrogates."""
@@ -82,11 +82,7 @@ class InputGuardMiddleware:
         if bad is not None:
             problem = Problem(422, "invalid-input", "Invalid input", f"{bad}: contains a control character",
                               {"field": bad, "allowed": ALLOWED})  # fmt: skip
-            path = scope.get("path", "")
-            response = (
-                problem_response(problem) if path.startswith("/api/") else self.render_page(Request(scope), problem)
-            )
-            await response(scope, receive, send)
+            await answer(Request(scope), problem, self.render_page)(scope, receive, send)
             return
 
         async def replay() -> Message:

@@ -140,13 +140,18 @@ def _audit_refusal(request: Request, exc: Exception) -> None:
     audit_refusal(request.app.state.context.new_uow(), exc.actor, what, patient_id)
 
 
+def answer(request: Request, problem: Problem, render_page: PageRenderer) -> Response:
+    """The problem as problem+json under ``/api``, else as the page ``render_page`` draws."""
+    if request.url.path.startswith("/api/"):
+        return problem_response(problem)
+    return render_page(request, problem)
+
+
 def install_errors(app: FastAPI, render_page: PageRenderer) -> None:
     """Map domain and service errors to problem+json under ``/api`` and to ``render_page`` elsewhere."""
 
     def respond(request: Request, problem: Problem) -> Response:
-        if request.url.path.startswith("/api/"):
-            return problem_response(problem)
-        return render_page(request, problem)
+        return answer(request, problem, render_page)
 
     async def on_error(request: Request, exc: Exception) -> Response:
         problem = problem_of(exc)
