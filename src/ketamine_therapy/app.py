@@ -22,7 +22,7 @@ from .http.context import AppContext
 from .http.input_guard import InputGuardMiddleware
 from .http.middleware import EdgeMiddleware
 from .http.problems import install_errors
-from .services.accounts import LoginRateLimiter
+from .services.accounts.rate_limit import LoginRateLimiter
 from .services.jobs import JobRunner
 from .web import STATIC_DIR
 from .web.errors import render_problem_page

@@ -18,7 +18,7 @@ from ketamine_therapy.clinic.patients import Patient, WeightRecord
 from ketamine_therapy.clinic.sessions import BloodPressure, PreChecks, PregnancyTest, SessionKind
 from ketamine_therapy.config import Settings
 from ketamine_therapy.services import treatment
-from ketamine_therapy.services.accounts import create_user
+from ketamine_therapy.services.accounts.users import create_user
 from ketamine_therapy.services.authorization import SYSTEM, Actor, Role
 from ketamine_therapy.services.clinic_settings import put_settings
 from ketamine_therapy.services.demo_clinic import demo_settings

@@ -16,27 +16,24 @@ from argon2 import PasswordHasher
 from ketamine_therapy.clinic.exceptions import InvalidAnswerError
 from ketamine_therapy.clinic.records import RecordedScale
 from ketamine_therapy.services.account_ports import AuthSession, QuestionnaireLinkRecord, User
-from ketamine_therapy.services.accounts import (
-    LINK_SUBMITTER,
+from ketamine_therapy.services.accounts.errors import (
     AccountLockedError,
     AuthenticationError,
     LinkInvalidError,
-    LoginRateLimiter,
     RateLimitedError,
     SessionExpiredError,
-    authenticate,
+)
+from ketamine_therapy.services.accounts.hashing import hash_token
+from ketamine_therapy.services.accounts.login import authenticate
+from ketamine_therapy.services.accounts.login_sessions import end_session, resolve_session, start_session
+from ketamine_therapy.services.accounts.questionnaire_links import (
+    LINK_SUBMITTER,
     create_questionnaire_link,
-    create_user,
-    end_session,
-    ensure_admin,
-    hash_token,
-    list_users,
     open_questionnaire,
-    resolve_session,
-    set_user_active,
-    start_session,
     submit_questionnaire,
 )
+from ketamine_therapy.services.accounts.rate_limit import LoginRateLimiter
+from ketamine_therapy.services.accounts.users import create_user, ensure_admin, list_users, set_user_active
 from ketamine_therapy.services.authorization import (
     PERMISSIONS,
     SYSTEM,

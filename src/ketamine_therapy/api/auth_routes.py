@@ -9,7 +9,9 @@ from pydantic import BaseModel, Field
 
 from ..http.auth import ActorDep, ContextDep, request_token
 from ..http.context import client_address
-from ..services.accounts import change_password, end_session, log_in
+from ..services.accounts.login import log_in
+from ..services.accounts.login_sessions import end_session
+from ..services.accounts.users import change_password
 from ..services.authorization import PERMISSIONS
 
 router = APIRouter(prefix="/auth", tags=["auth"])

@@ -26,7 +26,7 @@ def serve(
     from ..app import create_app
     from ..bootstrap import database_engine, units_of_work
     from ..config import Settings
-    from ..services.accounts import ensure_admin
+    from ..services.accounts.users import ensure_admin
     from ..services.authorization import SYSTEM
     from ..services.demo_clinic import demo_logins, seed_demo_clinic
     from ..services.patients import list_patients

@@ -67,7 +67,7 @@ def create(
 ) -> None:
     """Create a login with a generated password, printed once: hand it over safely, it is not stored."""
     from ..bootstrap import units_of_work
-    from ..services.accounts import create_user
+    from ..services.accounts.users import create_user
 
     with _errors(), units_of_work(url) as new_uow:
         user, password = create_user(new_uow(), CLI_ADMIN, username, _role(role), patient_id=_patient_id(patient_id))
@@ -79,7 +79,7 @@ def create(
 def list_(url: UrlOption = None) -> None:
     """List the logins (never their passwords)."""
     from ..bootstrap import units_of_work
-    from ..services.accounts import list_users
+    from ..services.accounts.users import list_users
 
     table = Table(title="Users")
     for column in ("username", "role", "active", "locked until", "patient id", "created"):
@@ -95,7 +95,7 @@ def list_(url: UrlOption = None) -> None:
 
 def _set_active(username: str, active: bool, url: str | None) -> None:
     from ..bootstrap import units_of_work
-    from ..services.accounts import set_user_active
+    from ..services.accounts.users import set_user_active
 
     with _errors(), units_of_work(url) as new_uow:
         user = set_user_active(new_uow(), CLI_ADMIN, username, active)
@@ -118,7 +118,7 @@ def deactivate(username: Annotated[str, typer.Argument()], url: UrlOption = None
 def ensure_admin_command(url: UrlOption = None) -> None:
     """Create the ``admin`` login if no active admin exists, printing its password once."""
     from ..bootstrap import units_of_work
-    from ..services.accounts import ensure_admin
+    from ..services.accounts.users import ensure_admin
 
     with units_of_work(url) as new_uow:
         password = ensure_admin(new_uow())

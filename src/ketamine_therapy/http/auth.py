@@ -15,7 +15,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ..services.accounts import SessionExpiredError, resolve_session
+from ..services.accounts.errors import SessionExpiredError
+from ..services.accounts.login_sessions import resolve_session
 from ..services.authorization import Actor
 from .context import AppContext, client_address, context
 

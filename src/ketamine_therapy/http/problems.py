@@ -18,7 +18,7 @@ from ..clinic.exceptions import ClinicError, InvalidAnswerError
 from ..clinic.rems import EnrollmentRequiredError
 from ..clinic.sessions import InvalidTransitionError, OverrideRequiredError, UnmetCriteriaError
 from ..pharmacology.exceptions import InvalidInputError
-from ..services.accounts import (
+from ..services.accounts.errors import (
     AccountLockedError,
     AuthenticationError,
     LinkInvalidError,

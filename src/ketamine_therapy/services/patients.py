@@ -20,7 +20,6 @@ from .clock import Clock, clinic_today, stored_settings, utc_now
 from .ports import PatientVersion, UnitOfWork
 
 __all__ = [
-    "Clock",  # re-exported: the account use cases take their clock from here
     "correct_patient",
     "get_patient",
     "list_patients",
@@ -29,7 +28,6 @@ __all__ = [
     "record_scale",
     "register_patient",
     "scales_for",
-    "utc_now",
 ]
 
 

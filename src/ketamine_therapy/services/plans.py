@@ -6,7 +6,8 @@ import uuid
 from collections.abc import Sequence
 from datetime import date
 
-from ..clinic.protocols import Protocol, plan_sessions
+from ..clinic.protocols.calendar import plan_sessions
+from ..clinic.protocols.templates import Protocol
 from ..clinic.sessions import SessionKind, new_session
 from .audit import audit
 from .authorization import Actor, Permission

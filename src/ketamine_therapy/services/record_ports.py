@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Protocol
 
 from ..clinic.costs import Coverage
-from ..clinic.protocols import TreatmentPlan
+from ..clinic.protocols.calendar import TreatmentPlan
 from ..clinic.rems import PatientMonitoringForm, RemsEnrollment
 from ..clinic.screening import ScreeningInput, ScreeningReport
 from ..clinic.sessions import Session

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..clinic.costs import Coverage
-from ..clinic.protocols import TreatmentPlan
+from ..clinic.protocols.calendar import TreatmentPlan
 from ..clinic.rems import PatientMonitoringForm, RemsEnrollment
 from ..clinic.screening import ScreeningInput, ScreeningReport
 from ..clinic.sessions import Session as TreatmentSession

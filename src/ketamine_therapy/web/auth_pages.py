@@ -20,15 +20,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ..clinic.exceptions import InvalidAnswerError
 from ..http.auth import COOKIE, caller
 from ..http.context import client_address
-from ..services.accounts import (
-    AccountLockedError,
-    AuthenticationError,
-    RateLimitedError,
-    SessionExpiredError,
-    change_password,
-    end_session,
-    log_in,
-)
+from ..services.accounts.errors import AccountLockedError, AuthenticationError, RateLimitedError, SessionExpiredError
+from ..services.accounts.login import log_in
+from ..services.accounts.login_sessions import end_session
+from ..services.accounts.users import change_password
 from .base import CallerDep, ContextDep, form_actor, render
 from .forms import FormDep, error_values, field_text
 

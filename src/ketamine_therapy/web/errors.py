@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse
 
 from ..http.auth import Caller
 from ..http.problems import Problem
-from ..services.accounts import SessionExpiredError
+from ..services.accounts.errors import SessionExpiredError
 from .base import page_caller, render
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from ..clinic.exceptions import InvalidAnswerError
 from ..clinic.patients import DosingWeight, Patient
-from ..clinic.protocols import PlannedSession
+from ..clinic.protocols.calendar import PlannedSession
 from ..clinic.sessions import (
     ESKETAMINE_DEVICE_MG,
     ESKETAMINE_DEVICE_WAIT,

@@ -16,20 +16,17 @@ from typer.testing import CliRunner
 from ketamine_therapy.clinic.exceptions import InvalidAnswerError
 from ketamine_therapy.clinic.patients import Patient
 from ketamine_therapy.services.account_ports import QuestionnaireLinkRecord, User
-from ketamine_therapy.services.accounts import (
+from ketamine_therapy.services.accounts.errors import (
     AccountLockedError,
     AuthenticationError,
     LinkInvalidError,
     SessionExpiredError,
-    authenticate,
-    create_questionnaire_link,
-    create_user,
-    ensure_admin,
-    hash_token,
-    resolve_session,
-    start_session,
-    submit_questionnaire,
 )
+from ketamine_therapy.services.accounts.hashing import hash_token
+from ketamine_therapy.services.accounts.login import authenticate
+from ketamine_therapy.services.accounts.login_sessions import resolve_session, start_session
+from ketamine_therapy.services.accounts.questionnaire_links import create_questionnaire_link, submit_questionnaire
+from ketamine_therapy.services.accounts.users import create_user, ensure_admin
 from ketamine_therapy.services.authorization import SYSTEM, Actor, Role
 from ketamine_therapy.services.ports import ConflictError
 from ketamine_therapy.storage.account_tables import AuthSessionRow, QuestionnaireLinkRow, UserRow
