@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from .config import Settings
 from .storage.db import make_engine, make_session_factory
-from .storage.repositories import SqlUnitOfWork
+from .storage.unit_of_work import SqlUnitOfWork
 
 
 class UnitOfWorkFactory:

@@ -24,7 +24,7 @@ from ketamine_therapy.services.clinic_settings import put_settings
 from ketamine_therapy.services.demo_clinic import demo_settings
 from ketamine_therapy.services.patients import register_patient
 from ketamine_therapy.services.ports import NotFoundError
-from ketamine_therapy.services.record_ports import SessionRecord
+from ketamine_therapy.services.ports.treatment import SessionRecord
 from ketamine_therapy.storage.db import make_engine
 from ketamine_therapy.storage.migrate import upgrade
 

@@ -15,7 +15,6 @@ from argon2 import PasswordHasher
 
 from ketamine_therapy.clinic.exceptions import InvalidAnswerError
 from ketamine_therapy.clinic.records import RecordedScale
-from ketamine_therapy.services.account_ports import AuthSession, QuestionnaireLinkRecord, User
 from ketamine_therapy.services.accounts.errors import (
     AccountLockedError,
     AuthenticationError,
@@ -44,6 +43,7 @@ from ketamine_therapy.services.authorization import (
     Role,
 )
 from ketamine_therapy.services.ports import ConflictError, NotFoundError, UnitOfWork
+from ketamine_therapy.services.ports.accounts import AuthSession, QuestionnaireLinkRecord, User
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"

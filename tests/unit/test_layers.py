@@ -22,8 +22,9 @@ RULES = {
     "api": {"ketamine_therapy.storage", "sqlalchemy", "alembic", "ketamine_therapy.web", "ketamine_therapy.cli"},
     "web": {"ketamine_therapy.storage", "sqlalchemy", "alembic", "ketamine_therapy.api", "ketamine_therapy.cli"},
     # the CLI gets its units of work and engines from the composition root (bootstrap), which disposes them
-    "cli": {"ketamine_therapy.storage.db", "ketamine_therapy.storage.repositories", "sqlalchemy",
-            "ketamine_therapy.api", "ketamine_therapy.web", "ketamine_therapy.http"},
+    "cli": {"ketamine_therapy.storage.db", "ketamine_therapy.storage.repositories",
+            "ketamine_therapy.storage.unit_of_work", "sqlalchemy", "ketamine_therapy.api", "ketamine_therapy.web",
+            "ketamine_therapy.http"},
 }  # fmt: skip
 COMPOSITION_ROOT = {"bootstrap.py"}
 """The one module outside storage/ that constructs the SQL unit of work."""

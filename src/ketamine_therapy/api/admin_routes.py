@@ -13,11 +13,11 @@ from ..clinic.settings import ClinicSettings
 from ..http.auth import ActorDep, ContextDep
 from ..http.pagination import Limit, Offset, Page, page
 from ..http.versioning import expected_version, tag
-from ..services.account_ports import User
 from ..services.accounts import users as logins
 from ..services.audit import audit_entries
 from ..services.authorization import AuditEntry, Role
 from ..services.clinic_settings import get_settings, put_settings
+from ..services.ports.accounts import User
 
 router = APIRouter(tags=["admin"])
 

@@ -19,7 +19,7 @@ from ..http.pagination import Limit, Offset, Page, page
 from ..http.versioning import expected_version, tag
 from ..services import billing, patients, screenings
 from ..services.clock import today
-from ..services.record_ports import ScreeningRecord
+from ..services.ports.patients import ScreeningRecord
 from ..validation.quantities import Amount, ClinicDate, Count, Flag, Reason, WeightKg
 
 router = APIRouter(tags=["patients"])

@@ -13,7 +13,7 @@ from ..clinic.protocols.templates import Protocol
 from ..http.auth import ActorDep, ContextDep
 from ..services import billing, plans
 from ..services.clinic_settings import get_settings
-from ..services.record_ports import PlanRecord
+from ..services.ports.treatment import PlanRecord
 
 router = APIRouter(tags=["plans"])
 

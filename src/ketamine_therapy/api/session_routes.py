@@ -21,7 +21,7 @@ from ..http.context import AppContext
 from ..http.versioning import expected_version, tag
 from ..services import treatment
 from ..services.clinic_settings import get_settings
-from ..services.record_ports import SessionRecord
+from ..services.ports.treatment import SessionRecord
 from ..validation.quantities import (
     Cadss6Total,
     ClinicDate,

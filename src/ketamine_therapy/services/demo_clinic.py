@@ -45,7 +45,7 @@ from .clock import Clock, utc_now
 from .patients import correct_patient, record_scale, register_patient
 from .plans import create_plan
 from .ports import UnitOfWork
-from .record_ports import SessionRecord
+from .ports.treatment import SessionRecord
 from .rems_forms import enroll_patient, form_statuses, mark_submitted
 from .screenings import screen_patient
 

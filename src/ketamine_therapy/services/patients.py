@@ -17,7 +17,8 @@ from ..clinic.scales import score
 from .audit import audit, audit_list
 from .authorization import Actor, Permission
 from .clock import Clock, clinic_today, stored_settings, utc_now
-from .ports import PatientVersion, UnitOfWork
+from .ports import UnitOfWork
+from .ports.patients import PatientVersion
 
 __all__ = [
     "correct_patient",

@@ -12,7 +12,7 @@ from ..clinic.sessions import SessionKind, new_session
 from .audit import audit
 from .authorization import Actor, Permission
 from .ports import UnitOfWork
-from .record_ports import PlanRecord, SessionRecord
+from .ports.treatment import PlanRecord, SessionRecord
 
 ROUTE_KINDS = {"iv": SessionKind.IV_KETAMINE, "im": SessionKind.IM_KETAMINE, "intranasal": SessionKind.ESKETAMINE}
 

@@ -33,7 +33,7 @@ from ..services.authorization import Actor, Permission
 from ..services.clinic_settings import get_settings
 from ..services.patients import get_patient
 from ..services.plans import get_plan
-from ..services.record_ports import SessionRecord
+from ..services.ports.treatment import SessionRecord
 
 KIND_LABELS = {
     SessionKind.IV_KETAMINE: "IV ketamine",

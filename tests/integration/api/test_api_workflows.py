@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, func, select
 
-from ketamine_therapy.storage.tables import PatientRow
+from ketamine_therapy.storage.tables.patients import PatientRow
 
 from .conftest import Api
 

@@ -15,7 +15,6 @@ from typer.testing import CliRunner
 
 from ketamine_therapy.clinic.exceptions import InvalidAnswerError
 from ketamine_therapy.clinic.patients import Patient
-from ketamine_therapy.services.account_ports import QuestionnaireLinkRecord, User
 from ketamine_therapy.services.accounts.errors import (
     AccountLockedError,
     AuthenticationError,
@@ -29,12 +28,13 @@ from ketamine_therapy.services.accounts.questionnaire_links import create_questi
 from ketamine_therapy.services.accounts.users import create_user, ensure_admin
 from ketamine_therapy.services.authorization import SYSTEM, Actor, Role
 from ketamine_therapy.services.ports import ConflictError
-from ketamine_therapy.storage.account_tables import AuthSessionRow, QuestionnaireLinkRow, UserRow
-from ketamine_therapy.storage.clinic_tables import AuditRow
+from ketamine_therapy.services.ports.accounts import QuestionnaireLinkRecord, User
 from ketamine_therapy.storage.db import make_engine, make_session_factory
 from ketamine_therapy.storage.migrate import current_revision, downgrade, drift, upgrade
-from ketamine_therapy.storage.repositories import SqlUnitOfWork
-from ketamine_therapy.storage.tables import ScaleResultRow
+from ketamine_therapy.storage.tables.accounts import AuthSessionRow, QuestionnaireLinkRow, UserRow
+from ketamine_therapy.storage.tables.administration import AuditRow
+from ketamine_therapy.storage.tables.patients import ScaleResultRow
+from ketamine_therapy.storage.unit_of_work import SqlUnitOfWork
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"

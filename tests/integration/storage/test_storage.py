@@ -23,8 +23,8 @@ from ketamine_therapy.services.patients import correct_patient, record_scale, re
 from ketamine_therapy.services.ports import ConflictError, NotFoundError
 from ketamine_therapy.storage.db import make_engine, make_session_factory
 from ketamine_therapy.storage.migrate import current_revision, downgrade, drift, head_revision, upgrade
-from ketamine_therapy.storage.repositories import SqlUnitOfWork
-from ketamine_therapy.storage.tables import PatientRow, ScaleResultRow, WeightRow
+from ketamine_therapy.storage.tables.patients import PatientRow, ScaleResultRow, WeightRow
+from ketamine_therapy.storage.unit_of_work import SqlUnitOfWork
 
 CLERK = Actor("clerk", Role.ADMIN)
 NURSE = Actor("nurse.kim", Role.NURSE)
@@ -155,7 +155,7 @@ WRITER = textwrap.dedent(
 
     CLERK = Actor("clerk", Role.ADMIN)
     from ketamine_therapy.storage.db import make_engine, make_session_factory
-    from ketamine_therapy.storage.repositories import SqlUnitOfWork
+    from ketamine_therapy.storage.unit_of_work import SqlUnitOfWork
     factory = make_session_factory(make_engine(sys.argv[1]))
     for i in range(5):
         register_patient(SqlUnitOfWork(factory), CLERK, Patient(f"P{i}", "Committed", date(1990, 1, 1), "male"))

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from ..account_ports import User
 from ..ports import UnitOfWork
+from ..ports.accounts import User
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from ..account_ports import USERNAME
 from ..authorization import Actor, AuditEntry
 from ..clock import Clock, utc_now
 from ..ports import UnitOfWork
+from ..ports.accounts import USERNAME
 from .errors import AccountLockedError, AuthenticationError
 from .hashing import dummy_hash, hash_password, hash_token, needs_rehash, verify_password
 from .lockout import count_failed_login

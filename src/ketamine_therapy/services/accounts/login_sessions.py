@@ -8,11 +8,11 @@ import secrets
 from datetime import timedelta
 
 from ...clinic.exceptions import InvalidAnswerError
-from ..account_ports import AuthSession, User
 from ..audit import audit
 from ..authorization import Actor
 from ..clock import Clock, utc_now
 from ..ports import UnitOfWork
+from ..ports.accounts import AuthSession, User
 from .errors import AuthenticationError, SessionExpiredError
 from .hashing import hash_token
 

@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 from ...clinic.exceptions import InvalidAnswerError
 from ...clinic.records import RecordedScale
 from ...clinic.scales import score
-from ..account_ports import QuestionnaireLinkRecord
 from ..audit import audit
 from ..authorization import Actor, Permission, Role
 from ..clock import Clock, utc_now
 from ..ports import UnitOfWork
+from ..ports.accounts import QuestionnaireLinkRecord
 from .errors import LinkInvalidError, NotConfiguredError
 from .hashing import hash_token
 

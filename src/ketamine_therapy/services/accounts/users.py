@@ -13,11 +13,11 @@ from dataclasses import replace
 from datetime import datetime
 
 from ...clinic.exceptions import InvalidAnswerError
-from ..account_ports import User
 from ..audit import audit
 from ..authorization import SYSTEM, Actor, Permission, Role
 from ..clock import Clock, utc_now
 from ..ports import ConflictError, NotFoundError, UnitOfWork
+from ..ports.accounts import User
 from .errors import AuthenticationError
 from .hashing import check_password, hash_password, verify_password
 from .lockout import count_failed_login

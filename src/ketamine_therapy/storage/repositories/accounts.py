@@ -1,4 +1,4 @@
-"""SQLAlchemy repositories of users, login sessions and questionnaire links (services.account_ports)."""
+"""SQLAlchemy repositories of users, login sessions and questionnaire links (services.ports.accounts)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..services.account_ports import AuthSession, QuestionnaireLinkRecord, User
-from ..services.authorization import Role
-from ..services.ports import ConflictError, NotFoundError
-from .account_tables import AuthSessionRow, QuestionnaireLinkRow, UserRow
+from ...services.authorization import Role
+from ...services.ports import ConflictError, NotFoundError
+from ...services.ports.accounts import AuthSession, QuestionnaireLinkRecord, User
+from ..tables.accounts import AuthSessionRow, QuestionnaireLinkRow, UserRow
 
 
 def _user(row: UserRow) -> User:

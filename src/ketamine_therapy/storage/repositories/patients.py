@@ -1,42 +1,29 @@
-"""SQLAlchemy repositories and unit of work implementing services.ports."""
+"""SQLAlchemy repositories of patients' records (services.ports.patients)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from ..clinic.patients import ConsentRecord, Patient, WeightRecord
-from ..clinic.records import RecordedScale
-from ..clinic.scales import ScaleResult
-from ..services.account_ports import AuthSessionRepository, QuestionnaireLinkRepository, UserRepository
-from ..services.ports import NotFoundError, PatientRepository, PatientVersion, ScaleRepository, StaleVersionError
-from ..services.record_ports import (
-    AuditLog,
-    CoverageRepository,
-    PlanRepository,
-    RemsRepository,
-    ScreeningRepository,
-    SessionRepository,
-    SettingsRepository,
+from ...clinic.costs import Coverage
+from ...clinic.patients import ConsentRecord, Patient, WeightRecord
+from ...clinic.records import RecordedScale
+from ...clinic.scales import ScaleResult
+from ...clinic.screening import ScreeningInput, ScreeningReport
+from ...services.ports import NotFoundError, StaleVersionError
+from ...services.ports.patients import (
+    PatientVersion,
+    ScreeningRecord,
 )
-from .account_repositories import SqlAuthSessionRepository, SqlQuestionnaireLinkRepository, SqlUserRepository
-from .clinic_repositories import (
-    SqlAuditLog,
-    SqlCoverageRepository,
-    SqlPlanRepository,
-    SqlRemsRepository,
-    SqlScreeningRepository,
-    SqlSessionRepository,
-    SqlSettingsRepository,
-)
-from .db import version_conflict, version_conflicts
-from .tables import PatientRow, PatientVersionRow, ScaleResultRow, WeightRow
+from ..db import version_conflicts
+from ..documents import dump, load
+from ..tables.patients import CoverageRow, PatientRow, PatientVersionRow, ScaleResultRow, ScreeningRow, WeightRow
+from .versions import check_version, put_patient_document
 
 
 def _snapshot(patient: Patient) -> dict[str, object]:
@@ -179,7 +166,7 @@ class SqlScaleRepository:
         return self._records(select(ScaleResultRow).where(ScaleResultRow.taken_on >= day))
 
     def _records(self, query: Select[Any]) -> Sequence[RecordedScale]:
-        from ..clinic.scales import score
+        from ...clinic.scales import score
 
         rows = self.session.scalars(query.order_by(ScaleResultRow.taken_on, ScaleResultRow.recorded_at)).all()
         out = []
@@ -189,50 +176,49 @@ class SqlScaleRepository:
         return out
 
 
-class SqlUnitOfWork:
-    """One database transaction per ``with`` block; without ``commit()`` everything rolls back."""
+class SqlScreeningRepository:
+    """Screenings (input and report as documents)."""
 
-    patients: PatientRepository
-    scales: ScaleRepository
-    screenings: ScreeningRepository
-    plans: PlanRepository
-    sessions: SessionRepository
-    rems: RemsRepository
-    coverages: CoverageRepository
-    settings: SettingsRepository
-    audit: AuditLog
-    users: UserRepository
-    auth_sessions: AuthSessionRepository
-    questionnaire_links: QuestionnaireLinkRepository
+    def __init__(self, session: Session) -> None:
+        self.session = session
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
-        self.session_factory = session_factory
+    def add(self, record: ScreeningRecord) -> None:
+        self.session.add(
+            ScreeningRow(id=record.id, patient_id=record.patient_id, screened_on=record.screened_on,
+                         route=record.input.route, input=dump(record.input), report=dump(record.report),
+                         recorded_at=record.recorded_at, recorded_by=record.recorded_by)
+        )  # fmt: skip
+        self.session.flush()
 
-    def __enter__(self) -> Self:
-        self.session = self.session_factory()
-        self.patients = SqlPatientRepository(self.session)
-        self.scales = SqlScaleRepository(self.session)
-        self.screenings = SqlScreeningRepository(self.session)
-        self.plans = SqlPlanRepository(self.session)
-        self.sessions = SqlSessionRepository(self.session)
-        self.rems = SqlRemsRepository(self.session)
-        self.coverages = SqlCoverageRepository(self.session)
-        self.settings = SqlSettingsRepository(self.session)
-        self.audit = SqlAuditLog(self.session)
-        self.users = SqlUserRepository(self.session)
-        self.auth_sessions = SqlAuthSessionRepository(self.session)
-        self.questionnaire_links = SqlQuestionnaireLinkRepository(self.session)
-        return self
+    def for_patient(self, patient_id: uuid.UUID) -> Sequence[ScreeningRecord]:
+        rows = self.session.scalars(
+            select(ScreeningRow)
+            .where(ScreeningRow.patient_id == patient_id)
+            .order_by(ScreeningRow.screened_on, ScreeningRow.recorded_at)
+        ).all()
+        return [
+            ScreeningRecord(r.id, r.patient_id, r.screened_on, load(ScreeningInput, r.input),
+                            load(ScreeningReport, r.report), r.recorded_at, r.recorded_by)
+            for r in rows
+        ]  # fmt: skip
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.session.rollback()
-        self.session.close()
-        conflict = version_conflict(exc, "the record")
-        if conflict is not None:  # a concurrent writer won, whichever flush found out
-            raise conflict from exc
 
-    def commit(self) -> None:
-        with version_conflicts("a record"):
-            self.session.commit()
+class SqlCoverageRepository:
+    """Patients' insurance coverage."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, patient_id: uuid.UUID) -> Coverage | None:
+        row = self.session.get(CoverageRow, patient_id)
+        return None if row is None else load(Coverage, row.data)
+
+    def version(self, patient_id: uuid.UUID) -> int:
+        row = self.session.get(CoverageRow, patient_id)
+        return 0 if row is None else row.version
+
+    def put(self, patient_id: uuid.UUID, coverage: Coverage, by: str, expected_version: int) -> int:
+        check_version(f"coverage of patient {patient_id}", self.version(patient_id), expected_version)
+        with version_conflicts(f"coverage of patient {patient_id}"):
+            put_patient_document(self.session, CoverageRow, "coverage", patient_id, dump(coverage), by)
+        return self.version(patient_id)

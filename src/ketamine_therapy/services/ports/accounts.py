@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from ..clinic.exceptions import InvalidAnswerError
-from .authorization import Role
+from ...clinic.exceptions import InvalidAnswerError
+from ..authorization import Role
 
 USERNAME = re.compile(r"[a-z0-9._-]{3,64}")
 """Allowed usernames: 3-64 characters of lower-case letters, digits, ``.``, ``_`` and ``-``."""

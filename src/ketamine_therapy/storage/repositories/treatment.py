@@ -1,0 +1,172 @@
+"""SQLAlchemy repositories of treatment records (services.ports.treatment), documents in ``data`` columns."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from ...clinic.protocols.calendar import TreatmentPlan
+from ...clinic.rems import PatientMonitoringForm, RemsEnrollment
+from ...clinic.sessions import Session as TreatmentSession
+from ...services.ports import NotFoundError
+from ...services.ports.treatment import PlanRecord, RecordVersion, RemsFormRecord, SessionRecord
+from ..documents import dump, load
+from ..tables.treatment import PlanRow, RemsEnrollmentRow, RemsFormRow, SessionRow
+from .versions import VersionedRepository, check_version, put_patient_document
+
+
+class SqlPlanRepository(VersionedRepository):
+    """Treatment plans, versioned."""
+
+    entity = "plan"
+
+    def add(self, record: PlanRecord, by: str, reason: str) -> None:
+        data = dump(record.plan)
+        self.session.add(
+            PlanRow(id=record.id, patient_id=record.patient_id, protocol_id=record.plan.protocol.id,
+                    start=record.plan.start, status=record.status, data=data, updated_at=datetime.now(UTC),
+                    updated_by=by)
+        )  # fmt: skip
+        self._flush(f"plan {record.id}")
+        self._version(record.id, 1, {"status": record.status, "plan": data}, by, reason)
+
+    def _row(self, plan_id: uuid.UUID) -> PlanRow:
+        row = self.session.get(PlanRow, plan_id)
+        if row is None:
+            raise NotFoundError(f"plan {plan_id}")
+        return row
+
+    @staticmethod
+    def _record(row: PlanRow) -> PlanRecord:
+        return PlanRecord(row.id, row.patient_id, load(TreatmentPlan, row.data), row.status, row.version)
+
+    def get(self, plan_id: uuid.UUID) -> PlanRecord:
+        return self._record(self._row(plan_id))
+
+    def update(self, record: PlanRecord, expected_version: int, by: str, reason: str) -> int:
+        row = self._row(record.id)
+        check_version(f"plan {record.id}", row.version, expected_version)
+        row.data, row.status = dump(record.plan), record.status
+        row.updated_at, row.updated_by = datetime.now(UTC), by
+        self._flush(f"plan {record.id}")
+        self._version(record.id, row.version, {"status": row.status, "plan": row.data}, by, reason)
+        return row.version
+
+    def for_patient(self, patient_id: uuid.UUID) -> Sequence[PlanRecord]:
+        rows = self.session.scalars(select(PlanRow).where(PlanRow.patient_id == patient_id).order_by(PlanRow.start))
+        return [self._record(r) for r in rows]
+
+
+class SqlSessionRepository(VersionedRepository):
+    """Treatment sessions, versioned; ``state`` and ``scheduled_at`` are columns for the day's list."""
+
+    entity = "session"
+
+    def add(self, record: SessionRecord, by: str, reason: str) -> None:
+        s = record.session
+        data = dump(s)
+        self.session.add(
+            SessionRow(id=record.id, patient_id=record.patient_id, plan_id=record.plan_id, number=record.number,
+                       kind=s.kind.value, scheduled_at=s.scheduled_at, state=s.state.value, data=data,
+                       updated_at=datetime.now(UTC), updated_by=by)
+        )  # fmt: skip
+        self._flush(f"session {record.id}")
+        self._version(record.id, 1, data, by, reason)
+
+    def _row(self, session_id: uuid.UUID) -> SessionRow:
+        row = self.session.get(SessionRow, session_id)
+        if row is None:
+            raise NotFoundError(f"session {session_id}")
+        return row
+
+    @staticmethod
+    def _record(row: SessionRow) -> SessionRecord:
+        return SessionRecord(row.id, row.patient_id, load(TreatmentSession, row.data), row.plan_id, row.number,
+                             row.version)  # fmt: skip
+
+    def get(self, session_id: uuid.UUID) -> SessionRecord:
+        return self._record(self._row(session_id))
+
+    def update(self, record: SessionRecord, expected_version: int, by: str, reason: str) -> int:
+        row = self._row(record.id)
+        check_version(f"session {record.id}", row.version, expected_version)
+        s = record.session
+        row.data, row.state, row.scheduled_at = dump(s), s.state.value, s.scheduled_at
+        row.updated_at, row.updated_by = datetime.now(UTC), by
+        self._flush(f"session {record.id}")
+        self._version(record.id, row.version, row.data, by, reason)
+        return row.version
+
+    def for_patient(self, patient_id: uuid.UUID) -> Sequence[SessionRecord]:
+        rows = self.session.scalars(
+            select(SessionRow).where(SessionRow.patient_id == patient_id).order_by(SessionRow.scheduled_at)
+        )
+        return [self._record(r) for r in rows]
+
+    def scheduled_between(self, start: datetime, end: datetime) -> Sequence[SessionRecord]:
+        rows = self.session.scalars(
+            select(SessionRow)
+            .where(SessionRow.scheduled_at >= start, SessionRow.scheduled_at < end)
+            .order_by(SessionRow.scheduled_at)
+        )
+        return [self._record(r) for r in rows]
+
+    def history(self, session_id: uuid.UUID) -> Sequence[RecordVersion]:
+        self._row(session_id)
+        return self.history_of(session_id)
+
+
+class SqlRemsRepository(VersionedRepository):
+    """REMS enrolments and Patient Monitoring Forms."""
+
+    entity = "rems_form"
+
+    def enrollment(self, patient_id: uuid.UUID) -> RemsEnrollment | None:
+        row = self.session.get(RemsEnrollmentRow, patient_id)
+        return None if row is None else load(RemsEnrollment, row.data)
+
+    def put_enrollment(self, patient_id: uuid.UUID, enrollment: RemsEnrollment, by: str) -> None:
+        put_patient_document(self.session, RemsEnrollmentRow, "rems_enrollment", patient_id, dump(enrollment), by)
+
+    def add_form(self, record: RemsFormRecord, by: str) -> None:
+        data = dump(record.form)
+        self.session.add(
+            RemsFormRow(id=record.id, session_id=record.session_id, patient_id=record.patient_id,
+                        treatment_date=record.form.treatment_date, data=data, submitted_on=record.submitted_on,
+                        updated_at=datetime.now(UTC), updated_by=by)
+        )  # fmt: skip
+        self._flush(f"REMS form {record.id}")
+        self._version(record.id, 1, {"form": data, "submitted_on": None}, by, "built at discharge")
+
+    def _row(self, form_id: uuid.UUID) -> RemsFormRow:
+        row = self.session.get(RemsFormRow, form_id)
+        if row is None:
+            raise NotFoundError(f"REMS form {form_id}")
+        return row
+
+    @staticmethod
+    def _record(row: RemsFormRow) -> RemsFormRecord:
+        form = load(PatientMonitoringForm, row.data)
+        return RemsFormRecord(row.id, row.session_id, row.patient_id, form, row.submitted_on, row.version)
+
+    def get_form(self, form_id: uuid.UUID) -> RemsFormRecord:
+        return self._record(self._row(form_id))
+
+    def update_form(self, record: RemsFormRecord, expected_version: int, by: str, reason: str) -> int:
+        row = self._row(record.id)
+        check_version(f"REMS form {record.id}", row.version, expected_version)
+        row.data, row.submitted_on = dump(record.form), record.submitted_on
+        row.updated_at, row.updated_by = datetime.now(UTC), by
+        self._flush(f"REMS form {record.id}")
+        submitted = None if row.submitted_on is None else row.submitted_on.isoformat()
+        self._version(record.id, row.version, {"form": row.data, "submitted_on": submitted}, by, reason)
+        return row.version
+
+    def forms(self, patient_id: uuid.UUID | None = None) -> Sequence[RemsFormRecord]:
+        query = select(RemsFormRow).order_by(RemsFormRow.treatment_date)
+        if patient_id is not None:
+            query = query.where(RemsFormRow.patient_id == patient_id)
+        return [self._record(r) for r in self.session.scalars(query)]

@@ -1,0 +1,71 @@
+"""What the versioned repositories share: every version of a record kept in ``record_versions``, the
+optimistic-locking check, and one-per-patient documents.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...services.ports import StaleVersionError
+from ...services.ports.treatment import RecordVersion
+from ..db import version_conflicts
+from ..tables.administration import RecordVersionRow
+from ..tables.patients import CoverageRow
+from ..tables.treatment import RemsEnrollmentRow
+
+
+class VersionedRepository:
+    """Writes every version of a record to ``record_versions``."""
+
+    entity = ""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _version(self, entity_id: object, version: int, snapshot: dict[str, object], by: str, reason: str) -> None:
+        self.session.add(
+            RecordVersionRow(entity=self.entity, entity_id=str(entity_id), version=version, snapshot=snapshot,
+                             changed_at=datetime.now(UTC), changed_by=by, reason=reason)
+        )  # fmt: skip
+
+    def _flush(self, what: str) -> None:
+        with version_conflicts(what):  # a concurrent writer committed in between
+            self.session.flush()
+
+    def history_of(self, entity_id: object) -> Sequence[RecordVersion]:
+        rows = self.session.scalars(
+            select(RecordVersionRow)
+            .where(RecordVersionRow.entity == self.entity, RecordVersionRow.entity_id == str(entity_id))
+            .order_by(RecordVersionRow.version)
+        ).all()
+        return [RecordVersion(r.version, r.snapshot, r.changed_at, r.changed_by, r.reason) for r in rows]
+
+
+DocumentRow = TypeVar("DocumentRow", RemsEnrollmentRow, CoverageRow)
+
+
+def put_patient_document(
+    session: Session, kind: type[DocumentRow], entity: str, patient_id: uuid.UUID,
+    data: dict[str, object], by: str,
+) -> None:  # fmt: skip
+    """Store a one-per-patient document, keeping the previous one in ``record_versions``."""
+    row = session.get(kind, patient_id)
+    now = datetime.now(UTC)
+    if row is None:
+        session.add(kind(patient_id=patient_id, data=data, updated_at=now, updated_by=by))
+    else:
+        row.data, row.updated_at, row.updated_by = data, now, by
+    session.flush()
+    session.add(RecordVersionRow(entity=entity, entity_id=str(patient_id), version=0, snapshot=data, changed_at=now,
+                                 changed_by=by, reason=f"{entity} recorded"))  # fmt: skip
+
+
+def check_version(what: str, current: int, expected: int) -> None:
+    if current != expected:
+        raise StaleVersionError(f"{what} is at version {current}, not {expected}; reload and try again")
