@@ -77,3 +77,8 @@ def test_only_the_composition_root_builds_the_sql_unit_of_work() -> None:
 def test_the_cli_uses_the_composition_root() -> None:
     users = {p.name for p in (PACKAGE / "cli").glob("*.py") if "ketamine_therapy.bootstrap" in _imports(p)}
     assert {"db.py", "main.py", "serve.py", "users.py"} <= users
+
+
+def test_the_shared_errors_import_nothing() -> None:
+    """``ketamine_therapy.errors`` sits below every layer (pharmacology and clinic derive from it)."""
+    assert _imports(PACKAGE / "errors.py") <= {"__future__"}

@@ -14,10 +14,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..clinic.exceptions import ClinicError, InvalidAnswerError
+from ..clinic.exceptions import ClinicError
 from ..clinic.rems import EnrollmentRequiredError
 from ..clinic.sessions import InvalidTransitionError, OverrideRequiredError, UnmetCriteriaError
-from ..pharmacology.exceptions import InvalidInputError
+from ..errors import FieldError
 from ..services.accounts.errors import (
     AccountLockedError,
     AuthenticationError,
@@ -55,14 +55,14 @@ class Problem:
                 **self.extra}  # fmt: skip
 
 
-def _field(exc: InvalidAnswerError | InvalidInputError) -> dict[str, object]:
+def _field(exc: FieldError) -> dict[str, object]:
     return {"field": exc.field, "allowed": exc.allowed}
 
 
 def problem_of(exc: Exception) -> Problem | None:
     """The problem an exception stands for (``None`` for an unexpected error: a 500)."""
     match exc:
-        case InvalidAnswerError() | InvalidInputError():
+        case FieldError():  # the clinic's and the pharmacology core's field errors alike
             return Problem(422, "invalid-input", "Invalid input", str(exc), _field(exc))
         case OverrideRequiredError():
             return Problem(422, "override-required", "Override required", str(exc),
@@ -172,7 +172,7 @@ def install_errors(app: FastAPI, render_page: PageRenderer) -> None:
         assert isinstance(exc, RequestValidationError)
         return respond(request, _validation_problem(exc))
 
-    for kind in (ClinicError, InvalidInputError, PermissionDeniedError, CsrfError, RateLimitedError,
+    for kind in (ClinicError, FieldError, PermissionDeniedError, CsrfError, RateLimitedError,
                  AuthenticationError, SessionExpiredError, LinkInvalidError, NotConfiguredError, NotFoundError,
                  UnknownJobError, ConflictError, PreconditionRequiredError, OverflowError):  # fmt: skip
         app.add_exception_handler(kind, on_error)
