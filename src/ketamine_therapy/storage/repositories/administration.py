@@ -14,7 +14,7 @@ from ...services.authorization import AuditEntry
 from ...services.ports import ConflictError, NotFoundError
 from ..documents import dump, load
 from ..tables.administration import AuditRow, ClinicSettingsRow
-from .versions import VersionedRepository, check_version
+from .versions import VersionedRepository
 
 
 class SqlSettingsRepository(VersionedRepository):
@@ -30,18 +30,14 @@ class SqlSettingsRepository(VersionedRepository):
 
     def put(self, settings: ClinicSettings, expected_version: int | None, by: str, reason: str) -> int:
         row = self.session.get(ClinicSettingsRow, 1)
-        now, data = datetime.now(UTC), dump(settings)
+        data = dump(settings)
         if row is None:
             if expected_version is not None:
                 raise ConflictError("clinic settings do not exist yet")
-            row = ClinicSettingsRow(id=1, data=data, updated_at=now, updated_by=by)
-            self.session.add(row)
-        else:
-            check_version("clinic settings", row.version, expected_version or 0)
-            row.data, row.updated_at, row.updated_by = data, now, by
-        self._flush("clinic settings")
-        self._version(1, row.version, data, by, reason)
-        return row.version
+            row = ClinicSettingsRow(id=1, data=data, updated_at=datetime.now(UTC), updated_by=by)
+            self._add(row, "clinic settings", data, by, reason)
+            return row.version
+        return self._update(row, "clinic settings", expected_version or 0, {"data": data}, data, by, reason)
 
 
 class SqlAuditLog:

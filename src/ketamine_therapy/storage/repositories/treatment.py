@@ -15,7 +15,7 @@ from ...services.ports import NotFoundError
 from ...services.ports.treatment import PlanRecord, RecordVersion, RemsFormRecord, SessionRecord
 from ..documents import dump, load
 from ..tables.treatment import PlanRow, RemsEnrollmentRow, RemsFormRow, SessionRow
-from .versions import VersionedRepository, check_version, put_patient_document
+from .versions import VersionedRepository, put_patient_document
 
 
 class SqlPlanRepository(VersionedRepository):
@@ -25,13 +25,10 @@ class SqlPlanRepository(VersionedRepository):
 
     def add(self, record: PlanRecord, by: str, reason: str) -> None:
         data = dump(record.plan)
-        self.session.add(
-            PlanRow(id=record.id, patient_id=record.patient_id, protocol_id=record.plan.protocol.id,
-                    start=record.plan.start, status=record.status, data=data, updated_at=datetime.now(UTC),
-                    updated_by=by)
-        )  # fmt: skip
-        self._flush(f"plan {record.id}")
-        self._version(record.id, 1, {"status": record.status, "plan": data}, by, reason)
+        row = PlanRow(id=record.id, patient_id=record.patient_id, protocol_id=record.plan.protocol.id,
+                      start=record.plan.start, status=record.status, data=data, updated_at=datetime.now(UTC),
+                      updated_by=by)  # fmt: skip
+        self._add(row, f"plan {record.id}", {"status": record.status, "plan": data}, by, reason)
 
     def _row(self, plan_id: uuid.UUID) -> PlanRow:
         row = self.session.get(PlanRow, plan_id)
@@ -47,13 +44,10 @@ class SqlPlanRepository(VersionedRepository):
         return self._record(self._row(plan_id))
 
     def update(self, record: PlanRecord, expected_version: int, by: str, reason: str) -> int:
-        row = self._row(record.id)
-        check_version(f"plan {record.id}", row.version, expected_version)
-        row.data, row.status = dump(record.plan), record.status
-        row.updated_at, row.updated_by = datetime.now(UTC), by
-        self._flush(f"plan {record.id}")
-        self._version(record.id, row.version, {"status": row.status, "plan": row.data}, by, reason)
-        return row.version
+        data = dump(record.plan)
+        return self._update(self._row(record.id), f"plan {record.id}", expected_version,
+                            {"data": data, "status": record.status}, {"status": record.status, "plan": data}, by,
+                            reason)  # fmt: skip
 
     def for_patient(self, patient_id: uuid.UUID) -> Sequence[PlanRecord]:
         rows = self.session.scalars(select(PlanRow).where(PlanRow.patient_id == patient_id).order_by(PlanRow.start))
@@ -68,13 +62,10 @@ class SqlSessionRepository(VersionedRepository):
     def add(self, record: SessionRecord, by: str, reason: str) -> None:
         s = record.session
         data = dump(s)
-        self.session.add(
-            SessionRow(id=record.id, patient_id=record.patient_id, plan_id=record.plan_id, number=record.number,
-                       kind=s.kind.value, scheduled_at=s.scheduled_at, state=s.state.value, data=data,
-                       updated_at=datetime.now(UTC), updated_by=by)
-        )  # fmt: skip
-        self._flush(f"session {record.id}")
-        self._version(record.id, 1, data, by, reason)
+        row = SessionRow(id=record.id, patient_id=record.patient_id, plan_id=record.plan_id, number=record.number,
+                         kind=s.kind.value, scheduled_at=s.scheduled_at, state=s.state.value, data=data,
+                         updated_at=datetime.now(UTC), updated_by=by)  # fmt: skip
+        self._add(row, f"session {record.id}", data, by, reason)
 
     def _row(self, session_id: uuid.UUID) -> SessionRow:
         row = self.session.get(SessionRow, session_id)
@@ -91,14 +82,11 @@ class SqlSessionRepository(VersionedRepository):
         return self._record(self._row(session_id))
 
     def update(self, record: SessionRecord, expected_version: int, by: str, reason: str) -> int:
-        row = self._row(record.id)
-        check_version(f"session {record.id}", row.version, expected_version)
         s = record.session
-        row.data, row.state, row.scheduled_at = dump(s), s.state.value, s.scheduled_at
-        row.updated_at, row.updated_by = datetime.now(UTC), by
-        self._flush(f"session {record.id}")
-        self._version(record.id, row.version, row.data, by, reason)
-        return row.version
+        data = dump(s)
+        return self._update(self._row(record.id), f"session {record.id}", expected_version,
+                            {"data": data, "state": s.state.value, "scheduled_at": s.scheduled_at}, data, by,
+                            reason)  # fmt: skip
 
     def for_patient(self, patient_id: uuid.UUID) -> Sequence[SessionRecord]:
         rows = self.session.scalars(
@@ -133,13 +121,10 @@ class SqlRemsRepository(VersionedRepository):
 
     def add_form(self, record: RemsFormRecord, by: str) -> None:
         data = dump(record.form)
-        self.session.add(
-            RemsFormRow(id=record.id, session_id=record.session_id, patient_id=record.patient_id,
-                        treatment_date=record.form.treatment_date, data=data, submitted_on=record.submitted_on,
-                        updated_at=datetime.now(UTC), updated_by=by)
-        )  # fmt: skip
-        self._flush(f"REMS form {record.id}")
-        self._version(record.id, 1, {"form": data, "submitted_on": None}, by, "built at discharge")
+        row = RemsFormRow(id=record.id, session_id=record.session_id, patient_id=record.patient_id,
+                          treatment_date=record.form.treatment_date, data=data, submitted_on=record.submitted_on,
+                          updated_at=datetime.now(UTC), updated_by=by)  # fmt: skip
+        self._add(row, f"REMS form {record.id}", {"form": data, "submitted_on": None}, by, "built at discharge")
 
     def _row(self, form_id: uuid.UUID) -> RemsFormRow:
         row = self.session.get(RemsFormRow, form_id)
@@ -156,14 +141,11 @@ class SqlRemsRepository(VersionedRepository):
         return self._record(self._row(form_id))
 
     def update_form(self, record: RemsFormRecord, expected_version: int, by: str, reason: str) -> int:
-        row = self._row(record.id)
-        check_version(f"REMS form {record.id}", row.version, expected_version)
-        row.data, row.submitted_on = dump(record.form), record.submitted_on
-        row.updated_at, row.updated_by = datetime.now(UTC), by
-        self._flush(f"REMS form {record.id}")
-        submitted = None if row.submitted_on is None else row.submitted_on.isoformat()
-        self._version(record.id, row.version, {"form": row.data, "submitted_on": submitted}, by, reason)
-        return row.version
+        data = dump(record.form)
+        submitted = None if record.submitted_on is None else record.submitted_on.isoformat()
+        return self._update(self._row(record.id), f"REMS form {record.id}", expected_version,
+                            {"data": data, "submitted_on": record.submitted_on},
+                            {"form": data, "submitted_on": submitted}, by, reason)  # fmt: skip
 
     def forms(self, patient_id: uuid.UUID | None = None) -> Sequence[RemsFormRecord]:
         query = select(RemsFormRow).order_by(RemsFormRow.treatment_date)

@@ -15,13 +15,17 @@ from sqlalchemy.orm import Session
 from ...services.ports import StaleVersionError
 from ...services.ports.treatment import RecordVersion
 from ..db import version_conflicts
-from ..tables.administration import RecordVersionRow
+from ..tables.administration import ClinicSettingsRow, RecordVersionRow
 from ..tables.patients import CoverageRow
-from ..tables.treatment import RemsEnrollmentRow
+from ..tables.treatment import PlanRow, RemsEnrollmentRow, RemsFormRow, SessionRow
+
+VersionedRow = PlanRow | SessionRow | RemsFormRow | ClinicSettingsRow
+"""The rows with a ``version`` column that SQLAlchemy bumps (and checks) on every flush."""
 
 
 class VersionedRepository:
-    """Writes every version of a record to ``record_versions``."""
+    """Writes every version of a record to ``record_versions``: the one way versioned records are added and
+    updated (:meth:`_add`, :meth:`_update`)."""
 
     entity = ""
 
@@ -37,6 +41,27 @@ class VersionedRepository:
     def _flush(self, what: str) -> None:
         with version_conflicts(what):  # a concurrent writer committed in between
             self.session.flush()
+
+    def _add(self, row: VersionedRow, what: str, snapshot: dict[str, object], by: str, reason: str) -> None:
+        """Insert ``row`` (version 1) and keep ``snapshot`` as its first version."""
+        self.session.add(row)
+        self._flush(what)
+        self._version(row.id, row.version, snapshot, by, reason)
+
+    def _update(
+        self, row: VersionedRow, what: str, expected_version: int, changes: dict[str, object],
+        snapshot: dict[str, object], by: str, reason: str,
+    ) -> int:  # fmt: skip
+        """Apply ``changes`` to ``row`` if it is still at ``expected_version`` (else :class:`StaleVersionError`),
+        stamp who and when, flush (a concurrent writer's win is a :class:`StaleVersionError` too) and keep
+        ``snapshot`` as the new version. Returns the new version."""
+        check_version(what, row.version, expected_version)
+        for name, value in changes.items():
+            setattr(row, name, value)
+        row.updated_at, row.updated_by = datetime.now(UTC), by
+        self._flush(what)
+        self._version(row.id, row.version, snapshot, by, reason)
+        return row.version
 
     def history_of(self, entity_id: object) -> Sequence[RecordVersion]:
         rows = self.session.scalars(
@@ -67,5 +92,6 @@ def put_patient_document(
 
 
 def check_version(what: str, current: int, expected: int) -> None:
+    """Refuse a change built on ``expected`` when the record is at ``current`` (optimistic locking)."""
     if current != expected:
         raise StaleVersionError(f"{what} is at version {current}, not {expected}; reload and try again")
