@@ -22,8 +22,8 @@ from ...services.ports.patients import (
 )
 from ..db import version_conflicts
 from ..documents import dump, load
-from ..tables.patients import CoverageRow, PatientRow, PatientVersionRow, ScaleResultRow, ScreeningRow, WeightRow
-from .versions import check_version, put_patient_document
+from ..tables.patients import CoverageRow, PatientRow, ScaleResultRow, ScreeningRow, WeightRow
+from .versions import VersionedRepository, check_version, put_patient_document
 
 
 def _snapshot(patient: Patient) -> dict[str, object]:
@@ -72,11 +72,10 @@ def _patient(row: PatientRow, weights: Sequence[WeightRow]) -> Patient:
     )
 
 
-class SqlPatientRepository:
-    """Patients in the ``patients`` and ``weights`` tables."""
+class SqlPatientRepository(VersionedRepository):
+    """Patients in the ``patients`` and ``weights`` tables; their versions in ``record_versions``."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    entity = "patient"
 
     def add(self, patient: Patient, by: str, reason: str) -> None:
         now = datetime.now(UTC)
@@ -89,23 +88,12 @@ class SqlPatientRepository:
         for w in patient.weights:
             self.session.add(WeightRow(patient_id=patient.id, measured_on=w.measured_on, weight_kg=w.weight_kg))
         self.session.flush()
-        self._record_version(patient, 1, now, by, reason)
-
-    def _record_version(self, patient: Patient, version: int, at: datetime, by: str, reason: str) -> None:
-        self.session.add(
-            PatientVersionRow(patient_id=patient.id, version=version, snapshot=_snapshot(patient), changed_at=at,
-                              changed_by=by, reason=reason)
-        )  # fmt: skip
+        self._version(patient.id, 1, _snapshot(patient), by, reason, at=now)
         self.session.flush()
 
     def history(self, patient_id: uuid.UUID) -> Sequence[PatientVersion]:
-        rows = self.session.scalars(
-            select(PatientVersionRow)
-            .where(PatientVersionRow.patient_id == patient_id)
-            .order_by(PatientVersionRow.version)
-        ).all()
-        return [PatientVersion(r.version, _from_snapshot(r.snapshot, patient_id), r.changed_at, r.changed_by, r.reason)
-                for r in rows]  # fmt: skip
+        return [PatientVersion(v.version, _from_snapshot(v.snapshot, patient_id), v.changed_at, v.changed_by, v.reason)
+                for v in self.history_of(patient_id)]  # fmt: skip
 
     def _row(self, patient_id: uuid.UUID) -> PatientRow:
         row = self.session.get(PatientRow, patient_id)
@@ -134,7 +122,8 @@ class SqlPatientRepository:
                 self.session.add(WeightRow(patient_id=patient.id, measured_on=w.measured_on, weight_kg=w.weight_kg))
         with version_conflicts(f"patient {patient.id}"):  # a concurrent writer committed in between
             self.session.flush()
-        self._record_version(patient, row.version, row.updated_at, by, reason)
+        self._version(patient.id, row.version, _snapshot(patient), by, reason, at=row.updated_at)
+        self.session.flush()
         return row.version
 
     def list(self, limit: int = 100, offset: int = 0) -> Sequence[Patient]:

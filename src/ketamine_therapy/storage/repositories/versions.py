@@ -1,5 +1,6 @@
-"""What the versioned repositories share: every version of a record kept in ``record_versions``, the
-optimistic-locking check, and one-per-patient documents.
+"""What the versioned repositories share: every version of a record (patients, plans, sessions, REMS forms,
+settings, coverage, enrolments) kept in the one ``record_versions`` table, the optimistic-locking check, and
+one-per-patient documents.
 """
 
 from __future__ import annotations
@@ -32,10 +33,14 @@ class VersionedRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def _version(self, entity_id: object, version: int, snapshot: dict[str, object], by: str, reason: str) -> None:
+    def _version(
+        self, entity_id: object, version: int, snapshot: dict[str, object], by: str, reason: str,
+        *, at: datetime | None = None,
+    ) -> None:  # fmt: skip
+        """Keep ``snapshot`` as ``version`` of the record, changed ``at`` (default: now) by ``by`` for ``reason``."""
         self.session.add(
             RecordVersionRow(entity=self.entity, entity_id=str(entity_id), version=version, snapshot=snapshot,
-                             changed_at=datetime.now(UTC), changed_by=by, reason=reason)
+                             changed_at=datetime.now(UTC) if at is None else at, changed_by=by, reason=reason)
         )  # fmt: skip
 
     def _flush(self, what: str) -> None:

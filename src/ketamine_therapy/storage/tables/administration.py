@@ -26,7 +26,8 @@ class ClinicSettingsRow(Base):
 
 
 class RecordVersionRow(Base):
-    """Every version of every clinic record, never deleted: the document, who changed it, when and why."""
+    """Every version of every versioned record (patients and clinic records), never deleted: the document, who
+    changed it, when and why (``entity`` names the kind: ``patient``, ``plan``, ``session``, ...)."""
 
     __tablename__ = "record_versions"
 

@@ -67,20 +67,6 @@ class ScaleResultRow(Base):
     recorded_by: Mapped[str] = mapped_column(String(100))
 
 
-class PatientVersionRow(Base):
-    """Every version of a patient's record, never deleted: who changed it, when and why."""
-
-    __tablename__ = "patient_versions"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"), index=True)
-    version: Mapped[int] = mapped_column(Integer)
-    snapshot: Mapped[dict[str, object]] = mapped_column(JSON)
-    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    changed_by: Mapped[str] = mapped_column(String(100))
-    reason: Mapped[str] = mapped_column(String(500))
-
-
 class ScreeningRow(Base):
     """A screening: the clinician's input and the report the rules produced."""
 
