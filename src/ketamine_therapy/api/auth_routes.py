@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from ..http.auth import ActorDep, ContextDep, request_token
 from ..http.context import client_address
 from ..services.accounts.login import log_in
-from ..services.accounts.login_sessions import end_session
+from ..services.accounts.login_sessions import end_login_session
 from ..services.accounts.users import change_password
 from ..services.authorization import PERMISSIONS
 
@@ -59,7 +59,7 @@ def create_token(credentials: Credentials, ctx: ContextDep, request: Request) ->
 @router.delete("/token", status_code=status.HTTP_204_NO_CONTENT)
 def delete_token(actor: ActorDep, ctx: ContextDep, request: Request) -> Response:
     """Log out (end this session)."""
-    end_session(ctx.new_uow(), request_token(request), client_address(request))
+    end_login_session(ctx.new_uow(), request_token(request), client_address(request))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

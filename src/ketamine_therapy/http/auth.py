@@ -16,7 +16,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..services.accounts.errors import SessionExpiredError
-from ..services.accounts.login_sessions import resolve_session
+from ..services.accounts.login_sessions import resolve_login_session
 from ..services.authorization import Actor
 from .context import AppContext, client_address, context
 
@@ -73,7 +73,7 @@ def caller(
     if not token:
         raise SessionExpiredError()
     idle = timedelta(minutes=ctx.settings.idle_minutes)
-    actor, csrf = resolve_session(ctx.new_uow(), token, client_address(request), idle=idle)
+    actor, csrf = resolve_login_session(ctx.new_uow(), token, client_address(request), idle=idle)
     return Caller(actor, csrf, by_cookie)
 
 

@@ -7,7 +7,7 @@ from typing import Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..services.ports.accounts import AuthSessionRepository, QuestionnaireLinkRepository, UserRepository
+from ..services.ports.accounts import LoginSessionRepository, QuestionnaireLinkRepository, UserRepository
 from ..services.ports.administration import AuditLog, SettingsRepository
 from ..services.ports.patients import (
     CoverageRepository,
@@ -17,7 +17,7 @@ from ..services.ports.patients import (
 )
 from ..services.ports.treatment import PlanRepository, RemsRepository, SessionRepository
 from .db import version_conflict, version_conflicts
-from .repositories.accounts import SqlAuthSessionRepository, SqlQuestionnaireLinkRepository, SqlUserRepository
+from .repositories.accounts import SqlLoginSessionRepository, SqlQuestionnaireLinkRepository, SqlUserRepository
 from .repositories.administration import SqlAuditLog, SqlSettingsRepository
 from .repositories.patients import (
     SqlCoverageRepository,
@@ -25,7 +25,7 @@ from .repositories.patients import (
     SqlScaleRepository,
     SqlScreeningRepository,
 )
-from .repositories.treatment import SqlPlanRepository, SqlRemsRepository, SqlSessionRepository
+from .repositories.treatment import SqlPlanRepository, SqlRemsRepository, SqlTreatmentSessionRepository
 
 
 class SqlUnitOfWork:
@@ -41,37 +41,37 @@ class SqlUnitOfWork:
     settings: SettingsRepository
     audit: AuditLog
     users: UserRepository
-    auth_sessions: AuthSessionRepository
+    login_sessions: LoginSessionRepository
     questionnaire_links: QuestionnaireLinkRepository
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
-        self.session_factory = session_factory
+    def __init__(self, db_sessions: sessionmaker[Session]) -> None:
+        self.db_sessions = db_sessions
 
     def __enter__(self) -> Self:
-        self.session = self.session_factory()
-        self.patients = SqlPatientRepository(self.session)
-        self.scales = SqlScaleRepository(self.session)
-        self.screenings = SqlScreeningRepository(self.session)
-        self.plans = SqlPlanRepository(self.session)
-        self.sessions = SqlSessionRepository(self.session)
-        self.rems = SqlRemsRepository(self.session)
-        self.coverages = SqlCoverageRepository(self.session)
-        self.settings = SqlSettingsRepository(self.session)
-        self.audit = SqlAuditLog(self.session)
-        self.users = SqlUserRepository(self.session)
-        self.auth_sessions = SqlAuthSessionRepository(self.session)
-        self.questionnaire_links = SqlQuestionnaireLinkRepository(self.session)
+        self.db = self.db_sessions()
+        self.patients = SqlPatientRepository(self.db)
+        self.scales = SqlScaleRepository(self.db)
+        self.screenings = SqlScreeningRepository(self.db)
+        self.plans = SqlPlanRepository(self.db)
+        self.sessions = SqlTreatmentSessionRepository(self.db)
+        self.rems = SqlRemsRepository(self.db)
+        self.coverages = SqlCoverageRepository(self.db)
+        self.settings = SqlSettingsRepository(self.db)
+        self.audit = SqlAuditLog(self.db)
+        self.users = SqlUserRepository(self.db)
+        self.login_sessions = SqlLoginSessionRepository(self.db)
+        self.questionnaire_links = SqlQuestionnaireLinkRepository(self.db)
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.session.rollback()
-        self.session.close()
+        self.db.rollback()
+        self.db.close()
         conflict = version_conflict(exc, "the record")
         if conflict is not None:  # a concurrent writer won, whichever flush found out
             raise conflict from exc
 
     def commit(self) -> None:
         with version_conflicts("a record"):
-            self.session.commit()
+            self.db.commit()

@@ -22,7 +22,7 @@ from ..http.auth import COOKIE, caller
 from ..http.context import client_address
 from ..services.accounts.errors import AccountLockedError, AuthenticationError, RateLimitedError, SessionExpiredError
 from ..services.accounts.login import log_in
-from ..services.accounts.login_sessions import end_session
+from ..services.accounts.login_sessions import end_login_session
 from ..services.accounts.users import change_password
 from .base import CallerDep, ContextDep, form_actor, render
 from .forms import FormDep, error_values, field_text
@@ -112,7 +112,7 @@ def logout(request: Request, ctx: ContextDep, form: FormDep) -> Response:
     except SessionExpiredError:
         return response  # already logged out
     form_actor(request, who, form)
-    end_session(ctx.new_uow(), request.cookies.get(COOKIE, ""), client_address(request))
+    end_login_session(ctx.new_uow(), request.cookies.get(COOKIE, ""), client_address(request))
     return response
 
 

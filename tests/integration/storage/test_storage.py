@@ -107,8 +107,8 @@ def test_failed_transaction_leaves_no_partial_rows(engine: Engine) -> None:
     def add_patient_then_violate_a_foreign_key() -> None:
         with new_uow() as uow:
             uow.patients.add(patient(), "nurse.kim", "registered")  # flushed inside the transaction ...
-            uow.session.add(WeightRow(patient_id=uuid.uuid4(), measured_on=date(2026, 1, 1), weight_kg=70.0))
-            uow.session.flush()  # ... then a foreign-key violation
+            uow.db.add(WeightRow(patient_id=uuid.uuid4(), measured_on=date(2026, 1, 1), weight_kg=70.0))
+            uow.db.flush()  # ... then a foreign-key violation
             uow.commit()
 
     with pytest.raises(IntegrityError):

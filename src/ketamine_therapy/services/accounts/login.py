@@ -18,7 +18,7 @@ from ..ports.accounts import USERNAME
 from .errors import AccountLockedError, AuthenticationError
 from .hashing import dummy_hash, hash_password, hash_token, needs_rehash, verify_password
 from .lockout import count_failed_login
-from .login_sessions import IDLE_TIMEOUT, start_session
+from .login_sessions import IDLE_TIMEOUT, start_login_session
 from .rate_limit import LoginRateLimiter
 
 
@@ -99,4 +99,4 @@ def log_in(
     limiter.check(source, now)
     limiter.record(source, now)
     actor = authenticate(new_uow(), username, password, source, clock=clock)
-    return start_session(new_uow(), actor, clock=clock, idle=idle)
+    return start_login_session(new_uow(), actor, clock=clock, idle=idle)

@@ -12,7 +12,7 @@ from ..audit import audit
 from ..authorization import Actor
 from ..clock import Clock, utc_now
 from ..ports import UnitOfWork
-from ..ports.accounts import AuthSession, User
+from ..ports.accounts import LoginSession, User
 from .errors import AuthenticationError, SessionExpiredError
 from .hashing import hash_token
 
@@ -20,7 +20,7 @@ IDLE_TIMEOUT = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=12)
 
 
-def start_session(
+def start_login_session(
     uow: UnitOfWork,
     user: User | Actor,
     *,
@@ -44,15 +44,15 @@ def start_session(
         stored = uow.users.get(user_id)
         if stored is None or not stored.active:
             raise AuthenticationError()
-        uow.auth_sessions.add(
-            AuthSession(token_hash=hash_token(token), user_id=user_id, csrf_token=csrf, created_at=now,
+        uow.login_sessions.add(
+            LoginSession(token_hash=hash_token(token), user_id=user_id, csrf_token=csrf, created_at=now,
                         last_seen_at=now, expires_at=now + lifetime, idle_seconds=math.ceil(idle.total_seconds()))
         )  # fmt: skip
         uow.commit()
     return token, csrf
 
 
-def resolve_session(
+def resolve_login_session(
     uow: UnitOfWork, token: str, source: str, *, clock: Clock = utc_now, idle: timedelta | None = None
 ) -> tuple[Actor, str]:
     """The :class:`Actor` of a session token and its CSRF token; marks the session as used now.
@@ -65,31 +65,31 @@ def resolve_session(
     key = hash_token(token)
     now = clock()
     with uow:
-        session = uow.auth_sessions.get(key)
+        session = uow.login_sessions.get(key)
         if session is None:
             raise SessionExpiredError()
         limit = idle if idle is not None else timedelta(seconds=session.idle_seconds)
         user = uow.users.get(session.user_id)
         if now - session.last_seen_at > limit or now >= session.expires_at or user is None or not user.active:
-            uow.auth_sessions.delete(key)
+            uow.login_sessions.delete(key)
             uow.commit()
             raise SessionExpiredError()
-        uow.auth_sessions.touch(key, now)
+        uow.login_sessions.touch(key, now)
         uow.commit()
     return Actor(user.username, user.role, source, user.id, user.patient_id), session.csrf_token
 
 
-def end_session(uow: UnitOfWork, token: str, source: str = "system", *, clock: Clock = utc_now) -> None:
+def end_login_session(uow: UnitOfWork, token: str, source: str = "system", *, clock: Clock = utc_now) -> None:
     """Log out: forget the session (nothing happens for an unknown token)."""
     if not isinstance(token, str) or not token:
         return
     key = hash_token(token)
     with uow:
-        session = uow.auth_sessions.get(key)
+        session = uow.login_sessions.get(key)
         if session is None:
             return
         user = uow.users.get(session.user_id)
-        uow.auth_sessions.delete(key)
+        uow.login_sessions.delete(key)
         if user is not None:
             actor = Actor(user.username, user.role, source, user.id, user.patient_id)
             audit(uow, actor, "logout", "user", user.username, at=clock())

@@ -102,7 +102,7 @@ def _set_password(uow: UnitOfWork, user: User, password: str) -> int:
     Returns the number of sessions ended.
     """
     uow.users.update(replace(user, password_hash=hash_password(password), failed_logins=0, locked_until=None))
-    return uow.auth_sessions.delete_for_user(user.id)
+    return uow.login_sessions.delete_for_user(user.id)
 
 
 def reset_password(uow: UnitOfWork, actor: Actor, username: str, *, clock: Clock = utc_now) -> str:
@@ -139,7 +139,7 @@ def change_password(
             failures, locked_until = count_failed_login(uow, user, now)
             detail = f"password change: wrong current password ({failures} in a row)"
             if locked_until is not None:
-                uow.auth_sessions.delete_for_user(user.id)
+                uow.login_sessions.delete_for_user(user.id)
                 detail += f"; locked until {locked_until.isoformat()}, sessions ended"
             audit(uow, actor, "password-change-failed", "user", user.username, detail=detail, at=now)
             uow.commit()

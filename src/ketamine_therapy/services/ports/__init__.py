@@ -12,7 +12,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol, Self
 
-from .accounts import AuthSessionRepository, QuestionnaireLinkRepository, UserRepository
+from .accounts import LoginSessionRepository, QuestionnaireLinkRepository, UserRepository
 from .administration import AuditLog, SettingsRepository
 from .patients import CoverageRepository, PatientRepository, ScaleRepository, ScreeningRepository
 from .treatment import PlanRepository, RemsRepository, SessionRepository
@@ -43,7 +43,7 @@ class UnitOfWork(Protocol):
     settings: SettingsRepository
     audit: AuditLog
     users: UserRepository
-    auth_sessions: AuthSessionRepository
+    login_sessions: LoginSessionRepository
     questionnaire_links: QuestionnaireLinkRepository
 
     def __enter__(self) -> Self: ...

@@ -23,13 +23,13 @@ class SqlSettingsRepository(VersionedRepository):
     entity = "clinic_settings"
 
     def get(self) -> tuple[ClinicSettings, int]:
-        row = self.session.get(ClinicSettingsRow, 1)
+        row = self.db.get(ClinicSettingsRow, 1)
         if row is None:
             raise NotFoundError("clinic settings: none stored yet (run `ketamine-therapy demo seed` or set them)")
         return load(ClinicSettings, row.data), row.version
 
     def put(self, settings: ClinicSettings, expected_version: int | None, by: str, reason: str) -> int:
-        row = self.session.get(ClinicSettingsRow, 1)
+        row = self.db.get(ClinicSettingsRow, 1)
         data = dump(settings)
         if row is None:
             if expected_version is not None:
@@ -43,20 +43,20 @@ class SqlSettingsRepository(VersionedRepository):
 class SqlAuditLog:
     """The append-only audit log (the database refuses UPDATE and DELETE on it)."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, db: Session) -> None:
+        self.db = db
 
     def append(self, entry: AuditEntry) -> None:
-        self.session.add(
+        self.db.add(
             AuditRow(id=entry.id, at=entry.at, username=entry.username, role=entry.role, source=entry.source,
                      action=entry.action, entity=entry.entity, entity_id=entry.entity_id,
                      patient_id=entry.patient_id, detail=entry.detail)
         )  # fmt: skip
-        self.session.flush()
+        self.db.flush()
 
     def entries(self, limit: int = 100, offset: int = 0, patient_id: uuid.UUID | None = None) -> Sequence[AuditEntry]:
         query = select(AuditRow).order_by(AuditRow.at.desc(), AuditRow.id).limit(limit).offset(offset)
         if patient_id is not None:
             query = query.where(AuditRow.patient_id == patient_id)
         return [AuditEntry(r.at, r.username, r.role, r.source, r.action, r.entity, r.entity_id, r.patient_id,
-                           r.detail, r.id) for r in self.session.scalars(query)]  # fmt: skip
+                           r.detail, r.id) for r in self.db.scalars(query)]  # fmt: skip

@@ -79,30 +79,30 @@ class SqlPatientRepository(VersionedRepository):
 
     def add(self, patient: Patient, by: str, reason: str) -> None:
         now = datetime.now(UTC)
-        self.session.add(
+        self.db.add(
             PatientRow(id=patient.id, given_name=patient.given_name, family_name=patient.family_name,
                        date_of_birth=patient.date_of_birth, sex=patient.sex, email=patient.email,
                        phone=patient.phone, consents=_consents(patient), created_at=now, updated_at=now)
         )  # fmt: skip
-        self.session.flush()
+        self.db.flush()
         for w in patient.weights:
-            self.session.add(WeightRow(patient_id=patient.id, measured_on=w.measured_on, weight_kg=w.weight_kg))
-        self.session.flush()
+            self.db.add(WeightRow(patient_id=patient.id, measured_on=w.measured_on, weight_kg=w.weight_kg))
+        self.db.flush()
         self._version(patient.id, 1, _snapshot(patient), by, reason, at=now)
-        self.session.flush()
+        self.db.flush()
 
     def history(self, patient_id: uuid.UUID) -> Sequence[PatientVersion]:
         return [PatientVersion(v.version, _from_snapshot(v.snapshot, patient_id), v.changed_at, v.changed_by, v.reason)
                 for v in self.history_of(patient_id)]  # fmt: skip
 
     def _row(self, patient_id: uuid.UUID) -> PatientRow:
-        row = self.session.get(PatientRow, patient_id)
+        row = self.db.get(PatientRow, patient_id)
         if row is None:
             raise NotFoundError(f"patient {patient_id}")
         return row
 
     def _weights(self, patient_id: uuid.UUID) -> Sequence[WeightRow]:
-        return self.session.scalars(select(WeightRow).where(WeightRow.patient_id == patient_id)).all()
+        return self.db.scalars(select(WeightRow).where(WeightRow.patient_id == patient_id)).all()
 
     def get(self, patient_id: uuid.UUID) -> tuple[Patient, int]:
         row = self._row(patient_id)
@@ -119,15 +119,15 @@ class SqlPatientRepository(VersionedRepository):
         known = {(w.measured_on, w.weight_kg) for w in self._weights(patient.id)}
         for w in patient.weights:
             if (w.measured_on, w.weight_kg) not in known:
-                self.session.add(WeightRow(patient_id=patient.id, measured_on=w.measured_on, weight_kg=w.weight_kg))
+                self.db.add(WeightRow(patient_id=patient.id, measured_on=w.measured_on, weight_kg=w.weight_kg))
         with version_conflicts(f"patient {patient.id}"):  # a concurrent writer committed in between
-            self.session.flush()
+            self.db.flush()
         self._version(patient.id, row.version, _snapshot(patient), by, reason, at=row.updated_at)
-        self.session.flush()
+        self.db.flush()
         return row.version
 
     def list(self, limit: int = 100, offset: int = 0) -> Sequence[Patient]:
-        rows = self.session.scalars(
+        rows = self.db.scalars(
             select(PatientRow).order_by(PatientRow.family_name, PatientRow.given_name).limit(limit).offset(offset)
         ).all()
         return [_patient(r, self._weights(r.id)) for r in rows]
@@ -136,17 +136,17 @@ class SqlPatientRepository(VersionedRepository):
 class SqlScaleRepository:
     """Recorded scales in ``scale_results`` (item-level answers as JSON)."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, db: Session) -> None:
+        self.db = db
 
     def add(self, record: RecordedScale) -> None:
         r = record.result
-        self.session.add(
+        self.db.add(
             ScaleResultRow(id=record.id, patient_id=record.patient_id, scale_id=r.scale_id, taken_on=record.taken_on,
                            answers=list(r.answers), total=r.total, band=r.band, flags=sorted(r.flags),
                            recorded_at=record.recorded_at, recorded_by=record.recorded_by)
         )  # fmt: skip
-        self.session.flush()
+        self.db.flush()
 
     def for_patient(self, patient_id: uuid.UUID) -> Sequence[RecordedScale]:
         return self._records(select(ScaleResultRow).where(ScaleResultRow.patient_id == patient_id))
@@ -157,7 +157,7 @@ class SqlScaleRepository:
     def _records(self, query: Select[Any]) -> Sequence[RecordedScale]:
         from ...clinic.scales import score
 
-        rows = self.session.scalars(query.order_by(ScaleResultRow.taken_on, ScaleResultRow.recorded_at)).all()
+        rows = self.db.scalars(query.order_by(ScaleResultRow.taken_on, ScaleResultRow.recorded_at)).all()
         out = []
         for row in rows:
             result: ScaleResult = score(row.scale_id, row.answers)  # re-derived from the stored items
@@ -168,19 +168,19 @@ class SqlScaleRepository:
 class SqlScreeningRepository:
     """Screenings (input and report as documents)."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, db: Session) -> None:
+        self.db = db
 
     def add(self, record: ScreeningRecord) -> None:
-        self.session.add(
+        self.db.add(
             ScreeningRow(id=record.id, patient_id=record.patient_id, screened_on=record.screened_on,
                          route=record.input.route, input=dump(record.input), report=dump(record.report),
                          recorded_at=record.recorded_at, recorded_by=record.recorded_by)
         )  # fmt: skip
-        self.session.flush()
+        self.db.flush()
 
     def for_patient(self, patient_id: uuid.UUID) -> Sequence[ScreeningRecord]:
-        rows = self.session.scalars(
+        rows = self.db.scalars(
             select(ScreeningRow)
             .where(ScreeningRow.patient_id == patient_id)
             .order_by(ScreeningRow.screened_on, ScreeningRow.recorded_at)
@@ -195,19 +195,19 @@ class SqlScreeningRepository:
 class SqlCoverageRepository:
     """Patients' insurance coverage."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, db: Session) -> None:
+        self.db = db
 
     def get(self, patient_id: uuid.UUID) -> Coverage | None:
-        row = self.session.get(CoverageRow, patient_id)
+        row = self.db.get(CoverageRow, patient_id)
         return None if row is None else load(Coverage, row.data)
 
     def version(self, patient_id: uuid.UUID) -> int:
-        row = self.session.get(CoverageRow, patient_id)
+        row = self.db.get(CoverageRow, patient_id)
         return 0 if row is None else row.version
 
     def put(self, patient_id: uuid.UUID, coverage: Coverage, by: str, expected_version: int) -> int:
         check_version(f"coverage of patient {patient_id}", self.version(patient_id), expected_version)
         with version_conflicts(f"coverage of patient {patient_id}"):
-            put_patient_document(self.session, CoverageRow, "coverage", patient_id, dump(coverage), by)
+            put_patient_document(self.db, CoverageRow, "coverage", patient_id, dump(coverage), by)
         return self.version(patient_id)

@@ -14,7 +14,7 @@ from ...clinic.sessions import Session as TreatmentSession
 from ...services.ports import NotFoundError
 from ...services.ports.treatment import PlanRecord, RecordVersion, RemsFormRecord, SessionRecord
 from ..documents import dump, load
-from ..tables.treatment import PlanRow, RemsEnrollmentRow, RemsFormRow, SessionRow
+from ..tables.treatment import PlanRow, RemsEnrollmentRow, RemsFormRow, TreatmentSessionRow
 from .versions import VersionedRepository, put_patient_document
 
 
@@ -31,7 +31,7 @@ class SqlPlanRepository(VersionedRepository):
         self._add(row, f"plan {record.id}", {"status": record.status, "plan": data}, by, reason)
 
     def _row(self, plan_id: uuid.UUID) -> PlanRow:
-        row = self.session.get(PlanRow, plan_id)
+        row = self.db.get(PlanRow, plan_id)
         if row is None:
             raise NotFoundError(f"plan {plan_id}")
         return row
@@ -50,11 +50,11 @@ class SqlPlanRepository(VersionedRepository):
                             reason)  # fmt: skip
 
     def for_patient(self, patient_id: uuid.UUID) -> Sequence[PlanRecord]:
-        rows = self.session.scalars(select(PlanRow).where(PlanRow.patient_id == patient_id).order_by(PlanRow.start))
+        rows = self.db.scalars(select(PlanRow).where(PlanRow.patient_id == patient_id).order_by(PlanRow.start))
         return [self._record(r) for r in rows]
 
 
-class SqlSessionRepository(VersionedRepository):
+class SqlTreatmentSessionRepository(VersionedRepository):
     """Treatment sessions, versioned; ``state`` and ``scheduled_at`` are columns for the day's list."""
 
     entity = "session"
@@ -62,19 +62,20 @@ class SqlSessionRepository(VersionedRepository):
     def add(self, record: SessionRecord, by: str, reason: str) -> None:
         s = record.session
         data = dump(s)
-        row = SessionRow(id=record.id, patient_id=record.patient_id, plan_id=record.plan_id, number=record.number,
-                         kind=s.kind.value, scheduled_at=s.scheduled_at, state=s.state.value, data=data,
-                         updated_at=datetime.now(UTC), updated_by=by)  # fmt: skip
+        row = TreatmentSessionRow(id=record.id, patient_id=record.patient_id, plan_id=record.plan_id,
+                                  number=record.number, kind=s.kind.value, scheduled_at=s.scheduled_at,
+                                  state=s.state.value, data=data, updated_at=datetime.now(UTC),
+                                  updated_by=by)  # fmt: skip
         self._add(row, f"session {record.id}", data, by, reason)
 
-    def _row(self, session_id: uuid.UUID) -> SessionRow:
-        row = self.session.get(SessionRow, session_id)
+    def _row(self, session_id: uuid.UUID) -> TreatmentSessionRow:
+        row = self.db.get(TreatmentSessionRow, session_id)
         if row is None:
             raise NotFoundError(f"session {session_id}")
         return row
 
     @staticmethod
-    def _record(row: SessionRow) -> SessionRecord:
+    def _record(row: TreatmentSessionRow) -> SessionRecord:
         return SessionRecord(row.id, row.patient_id, load(TreatmentSession, row.data), row.plan_id, row.number,
                              row.version)  # fmt: skip
 
@@ -89,16 +90,18 @@ class SqlSessionRepository(VersionedRepository):
                             reason)  # fmt: skip
 
     def for_patient(self, patient_id: uuid.UUID) -> Sequence[SessionRecord]:
-        rows = self.session.scalars(
-            select(SessionRow).where(SessionRow.patient_id == patient_id).order_by(SessionRow.scheduled_at)
+        rows = self.db.scalars(
+            select(TreatmentSessionRow)
+            .where(TreatmentSessionRow.patient_id == patient_id)
+            .order_by(TreatmentSessionRow.scheduled_at)
         )
         return [self._record(r) for r in rows]
 
     def scheduled_between(self, start: datetime, end: datetime) -> Sequence[SessionRecord]:
-        rows = self.session.scalars(
-            select(SessionRow)
-            .where(SessionRow.scheduled_at >= start, SessionRow.scheduled_at < end)
-            .order_by(SessionRow.scheduled_at)
+        rows = self.db.scalars(
+            select(TreatmentSessionRow)
+            .where(TreatmentSessionRow.scheduled_at >= start, TreatmentSessionRow.scheduled_at < end)
+            .order_by(TreatmentSessionRow.scheduled_at)
         )
         return [self._record(r) for r in rows]
 
@@ -113,11 +116,11 @@ class SqlRemsRepository(VersionedRepository):
     entity = "rems_form"
 
     def enrollment(self, patient_id: uuid.UUID) -> RemsEnrollment | None:
-        row = self.session.get(RemsEnrollmentRow, patient_id)
+        row = self.db.get(RemsEnrollmentRow, patient_id)
         return None if row is None else load(RemsEnrollment, row.data)
 
     def put_enrollment(self, patient_id: uuid.UUID, enrollment: RemsEnrollment, by: str) -> None:
-        put_patient_document(self.session, RemsEnrollmentRow, "rems_enrollment", patient_id, dump(enrollment), by)
+        put_patient_document(self.db, RemsEnrollmentRow, "rems_enrollment", patient_id, dump(enrollment), by)
 
     def add_form(self, record: RemsFormRecord, by: str) -> None:
         data = dump(record.form)
@@ -127,7 +130,7 @@ class SqlRemsRepository(VersionedRepository):
         self._add(row, f"REMS form {record.id}", {"form": data, "submitted_on": None}, by, "built at discharge")
 
     def _row(self, form_id: uuid.UUID) -> RemsFormRow:
-        row = self.session.get(RemsFormRow, form_id)
+        row = self.db.get(RemsFormRow, form_id)
         if row is None:
             raise NotFoundError(f"REMS form {form_id}")
         return row
@@ -151,4 +154,4 @@ class SqlRemsRepository(VersionedRepository):
         query = select(RemsFormRow).order_by(RemsFormRow.treatment_date)
         if patient_id is not None:
             query = query.where(RemsFormRow.patient_id == patient_id)
-        return [self._record(r) for r in self.session.scalars(query)]
+        return [self._record(r) for r in self.db.scalars(query)]

@@ -18,9 +18,9 @@ from ...services.ports.treatment import RecordVersion
 from ..db import version_conflicts
 from ..tables.administration import ClinicSettingsRow, RecordVersionRow
 from ..tables.patients import CoverageRow
-from ..tables.treatment import PlanRow, RemsEnrollmentRow, RemsFormRow, SessionRow
+from ..tables.treatment import PlanRow, RemsEnrollmentRow, RemsFormRow, TreatmentSessionRow
 
-VersionedRow = PlanRow | SessionRow | RemsFormRow | ClinicSettingsRow
+VersionedRow = PlanRow | TreatmentSessionRow | RemsFormRow | ClinicSettingsRow
 """The rows with a ``version`` column that SQLAlchemy bumps (and checks) on every flush."""
 
 
@@ -30,26 +30,26 @@ class VersionedRepository:
 
     entity = ""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, db: Session) -> None:
+        self.db = db
 
     def _version(
         self, entity_id: object, version: int, snapshot: dict[str, object], by: str, reason: str,
         *, at: datetime | None = None,
     ) -> None:  # fmt: skip
         """Keep ``snapshot`` as ``version`` of the record, changed ``at`` (default: now) by ``by`` for ``reason``."""
-        self.session.add(
+        self.db.add(
             RecordVersionRow(entity=self.entity, entity_id=str(entity_id), version=version, snapshot=snapshot,
                              changed_at=datetime.now(UTC) if at is None else at, changed_by=by, reason=reason)
         )  # fmt: skip
 
     def _flush(self, what: str) -> None:
         with version_conflicts(what):  # a concurrent writer committed in between
-            self.session.flush()
+            self.db.flush()
 
     def _add(self, row: VersionedRow, what: str, snapshot: dict[str, object], by: str, reason: str) -> None:
         """Insert ``row`` (version 1) and keep ``snapshot`` as its first version."""
-        self.session.add(row)
+        self.db.add(row)
         self._flush(what)
         self._version(row.id, row.version, snapshot, by, reason)
 
@@ -69,7 +69,7 @@ class VersionedRepository:
         return row.version
 
     def history_of(self, entity_id: object) -> Sequence[RecordVersion]:
-        rows = self.session.scalars(
+        rows = self.db.scalars(
             select(RecordVersionRow)
             .where(RecordVersionRow.entity == self.entity, RecordVersionRow.entity_id == str(entity_id))
             .order_by(RecordVersionRow.version)
@@ -81,18 +81,18 @@ DocumentRow = TypeVar("DocumentRow", RemsEnrollmentRow, CoverageRow)
 
 
 def put_patient_document(
-    session: Session, kind: type[DocumentRow], entity: str, patient_id: uuid.UUID,
+    db: Session, kind: type[DocumentRow], entity: str, patient_id: uuid.UUID,
     data: dict[str, object], by: str,
 ) -> None:  # fmt: skip
     """Store a one-per-patient document, keeping the previous one in ``record_versions``."""
-    row = session.get(kind, patient_id)
+    row = db.get(kind, patient_id)
     now = datetime.now(UTC)
     if row is None:
-        session.add(kind(patient_id=patient_id, data=data, updated_at=now, updated_by=by))
+        db.add(kind(patient_id=patient_id, data=data, updated_at=now, updated_by=by))
     else:
         row.data, row.updated_at, row.updated_by = data, now, by
-    session.flush()
-    session.add(RecordVersionRow(entity=entity, entity_id=str(patient_id), version=0, snapshot=data, changed_at=now,
+    db.flush()
+    db.add(RecordVersionRow(entity=entity, entity_id=str(patient_id), version=0, snapshot=data, changed_at=now,
                                  changed_by=by, reason=f"{entity} recorded"))  # fmt: skip
 
 

@@ -27,7 +27,7 @@ class UserRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class AuthSessionRow(Base):
+class LoginSessionRow(Base):
     """A server-side login session, found by the SHA-256 of its token."""
 
     __tablename__ = "auth_sessions"

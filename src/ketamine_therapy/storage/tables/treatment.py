@@ -31,7 +31,7 @@ class PlanRow(Base):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's mapper configuration
 
 
-class SessionRow(Base):
+class TreatmentSessionRow(Base):
     """A treatment session and everything recorded on it."""
 
     __tablename__ = "treatment_sessions"
