@@ -15,7 +15,7 @@ from ...clinic.patients import ConsentRecord, Patient, WeightRecord
 from ...clinic.records import RecordedScale
 from ...clinic.scales import ScaleResult
 from ...clinic.screening import ScreeningInput, ScreeningReport
-from ...services.ports import NotFoundError, StaleVersionError
+from ...services.ports import StaleVersionError
 from ...services.ports.patients import (
     PatientVersion,
     ScreeningRecord,
@@ -23,7 +23,7 @@ from ...services.ports.patients import (
 from ..db import version_conflicts
 from ..documents import dump, load
 from ..tables.patients import CoverageRow, PatientRow, ScaleResultRow, ScreeningRow, WeightRow
-from .versions import VersionedRepository, check_version, put_patient_document
+from .versions import VersionedRepository, check_version, get_row, put_patient_document
 
 
 def _snapshot(patient: Patient) -> dict[str, object]:
@@ -96,10 +96,7 @@ class SqlPatientRepository(VersionedRepository):
                 for v in self.history_of(patient_id)]  # fmt: skip
 
     def _row(self, patient_id: uuid.UUID) -> PatientRow:
-        row = self.db.get(PatientRow, patient_id)
-        if row is None:
-            raise NotFoundError(f"patient {patient_id}")
-        return row
+        return get_row(self.db, PatientRow, patient_id, f"patient {patient_id}")
 
     def _weights(self, patient_id: uuid.UUID) -> Sequence[WeightRow]:
         return self.db.scalars(select(WeightRow).where(WeightRow.patient_id == patient_id)).all()

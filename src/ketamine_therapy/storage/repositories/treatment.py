@@ -11,11 +11,10 @@ from sqlalchemy import select
 from ...clinic.protocols.calendar import TreatmentPlan
 from ...clinic.rems import PatientMonitoringForm, RemsEnrollment
 from ...clinic.sessions import Session as TreatmentSession
-from ...services.ports import NotFoundError
 from ...services.ports.treatment import PlanRecord, RecordVersion, RemsFormRecord, SessionRecord
 from ..documents import dump, load
 from ..tables.treatment import PlanRow, RemsEnrollmentRow, RemsFormRow, TreatmentSessionRow
-from .versions import VersionedRepository, put_patient_document
+from .versions import VersionedRepository, get_row, put_patient_document
 
 
 class SqlPlanRepository(VersionedRepository):
@@ -31,10 +30,7 @@ class SqlPlanRepository(VersionedRepository):
         self._add(row, f"plan {record.id}", {"status": record.status, "plan": data}, by, reason)
 
     def _row(self, plan_id: uuid.UUID) -> PlanRow:
-        row = self.db.get(PlanRow, plan_id)
-        if row is None:
-            raise NotFoundError(f"plan {plan_id}")
-        return row
+        return get_row(self.db, PlanRow, plan_id, f"plan {plan_id}")
 
     @staticmethod
     def _record(row: PlanRow) -> PlanRecord:
@@ -69,10 +65,7 @@ class SqlTreatmentSessionRepository(VersionedRepository):
         self._add(row, f"session {record.id}", data, by, reason)
 
     def _row(self, session_id: uuid.UUID) -> TreatmentSessionRow:
-        row = self.db.get(TreatmentSessionRow, session_id)
-        if row is None:
-            raise NotFoundError(f"session {session_id}")
-        return row
+        return get_row(self.db, TreatmentSessionRow, session_id, f"session {session_id}")
 
     @staticmethod
     def _record(row: TreatmentSessionRow) -> SessionRecord:
@@ -130,10 +123,7 @@ class SqlRemsRepository(VersionedRepository):
         self._add(row, f"REMS form {record.id}", {"form": data, "submitted_on": None}, by, "built at discharge")
 
     def _row(self, form_id: uuid.UUID) -> RemsFormRow:
-        row = self.db.get(RemsFormRow, form_id)
-        if row is None:
-            raise NotFoundError(f"REMS form {form_id}")
-        return row
+        return get_row(self.db, RemsFormRow, form_id, f"REMS form {form_id}")
 
     @staticmethod
     def _record(row: RemsFormRow) -> RemsFormRecord:

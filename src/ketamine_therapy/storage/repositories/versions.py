@@ -13,7 +13,7 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...services.ports import StaleVersionError
+from ...services.ports import NotFoundError, StaleVersionError
 from ...services.ports.treatment import RecordVersion
 from ..db import version_conflicts
 from ..tables.administration import ClinicSettingsRow, RecordVersionRow
@@ -94,6 +94,17 @@ def put_patient_document(
     db.flush()
     db.add(RecordVersionRow(entity=entity, entity_id=str(patient_id), version=0, snapshot=data, changed_at=now,
                                  changed_by=by, reason=f"{entity} recorded"))  # fmt: skip
+
+
+Row = TypeVar("Row")
+
+
+def get_row(db: Session, kind: type[Row], key: object, what: str) -> Row:
+    """The ``kind`` row with primary key ``key``; :class:`NotFoundError` naming ``what`` when there is none."""
+    row = db.get(kind, key)
+    if row is None:
+        raise NotFoundError(what)
+    return row
 
 
 def check_version(what: str, current: int, expected: int) -> None:
