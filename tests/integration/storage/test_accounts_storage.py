@@ -74,7 +74,7 @@ def test_migration_0004_up_down_up_without_drift(database_url: str) -> None:
     engine = make_engine(database_url)
     upgrade(engine)
     assert {"users", "auth_sessions", "questionnaire_links"} <= set(inspect(engine).get_table_names())
-    assert drift(engine) == []  # the migrated tables match account_tables exactly
+    assert drift(engine) == []  # the migrated tables match storage.tables exactly
     downgrade(engine, "0003")
     assert current_revision(engine) == "0003"
     assert not {"users", "auth_sessions", "questionnaire_links"} & set(inspect(engine).get_table_names())
