@@ -7,15 +7,7 @@ from typing import Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..services.ports.accounts import LoginSessionRepository, QuestionnaireLinkRepository, UserRepository
-from ..services.ports.administration import AuditLog, SettingsRepository
-from ..services.ports.patients import (
-    CoverageRepository,
-    PatientRepository,
-    ScaleRepository,
-    ScreeningRepository,
-)
-from ..services.ports.treatment import PlanRepository, RemsRepository, SessionRepository
+from ..services.ports import UnitOfWork
 from .db import version_conflict, version_conflicts
 from .repositories.accounts import SqlLoginSessionRepository, SqlQuestionnaireLinkRepository, SqlUserRepository
 from .repositories.administration import SqlAuditLog, SqlSettingsRepository
@@ -28,21 +20,9 @@ from .repositories.patients import (
 from .repositories.treatment import SqlPlanRepository, SqlRemsRepository, SqlTreatmentSessionRepository
 
 
-class SqlUnitOfWork:
-    """One database transaction per ``with`` block; without ``commit()`` everything rolls back."""
-
-    patients: PatientRepository
-    scales: ScaleRepository
-    screenings: ScreeningRepository
-    plans: PlanRepository
-    sessions: SessionRepository
-    rems: RemsRepository
-    coverages: CoverageRepository
-    settings: SettingsRepository
-    audit: AuditLog
-    users: UserRepository
-    login_sessions: LoginSessionRepository
-    questionnaire_links: QuestionnaireLinkRepository
+class SqlUnitOfWork(UnitOfWork):
+    """One database transaction per ``with`` block; without ``commit()`` everything rolls back. The repositories
+    it opens are the ports' (declared on :class:`UnitOfWork`), implemented on this transaction's session."""
 
     def __init__(self, db_sessions: sessionmaker[Session]) -> None:
         self.db_sessions = db_sessions
