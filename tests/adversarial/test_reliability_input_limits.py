@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
+
+from ketamine_therapy.http.input_guard import MAX_BODY_BYTES
 
 from ..integration.api.conftest import Api
 
@@ -59,3 +62,41 @@ def test_control_characters_in_a_web_form(api: Api) -> None:
     r = api.client.post("/patients/new", data={"csrf_token": csrf.group(1), "given_name": "A\x00", "family_name": "B"})
     assert r.status_code == 422
     assert "given_name" in r.text
+
+
+def test_a_date_out_of_its_window_names_the_field_and_the_allowed_range(db_api: Api) -> None:
+    pid = db_api.patient_ids[0]
+    r = db_api.send("prescriber", "POST", f"/patients/{pid}/sessions",
+                    {"kind": "iv-ketamine", "scheduled_at": "0001-01-01T00:00:00+14:00"})  # fmt: skip
+    assert (r.status_code, r.json()["field"]) == (422, "scheduled_at")
+    assert r.json()["allowed"] == "a time from 1900-01-01 to 9998-12-31"
+    r = db_api.get("nurse", "/sessions", params={"day": "9999-12-31"})
+    assert (r.status_code, r.json()["field"], r.json()["allowed"]) == (
+        422,
+        "day",
+        "a date from 1900-01-01 to 9998-12-31",
+    )
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(api: Api) -> None:
+    """1 MB: a declared oversize body is refused at once; a streamed one (no Content-Length) once it passes the cap."""
+    big = json.dumps({"given_name": "A" * (MAX_BODY_BYTES + 10)}).encode()
+    headers = api.headers("prescriber", **{"Content-Type": "application/json"})
+    r = api.client.post("/api/v1/patients", content=big, headers=headers)
+    assert (r.status_code, r.headers["content-type"], r.json()["field"]) == (413, "application/problem+json", "body")
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(big), 65536):
+            yield big[start : start + 65536]
+
+    r = api.client.post("/api/v1/patients", content=chunks(), headers=headers)
+    assert "content-length" not in {k.lower() for k in r.request.headers}
+    assert r.status_code == 413
+    api.client.cookies.set("kt_session", api.tokens["prescriber"])
+    r = api.client.post("/patients/new", content=b"given_name=" + b"A" * (MAX_BODY_BYTES + 1),
+                        headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert r.status_code == 413
+    assert "at most 1000000 bytes" in r.text
+    small = _post(api, "/patients", {"given_name": "Ada", "family_name": "Small", "date_of_birth": "1970-01-01",
+                                     "sex": "female"})  # fmt: skip
+    assert small.status_code == 201, small.text

@@ -41,6 +41,21 @@ def test_two_sessions_of_one_patient_never_run_at_once(clinic: Clinic) -> None:
     assert treatment.get_session(clinic.new_uow(), NURSE, sixth.id).session.state is SessionState.SCHEDULED
 
 
+def test_two_check_ins_that_race_past_the_check_cannot_both_commit(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both nurses read the patient's sessions before either check-in committed, so neither domain check sees the
+    other open session (simulated by hiding the other sessions from the check): the database refuses the second."""
+    patient = clinic.patient()
+    start = datetime.now(UTC) - timedelta(minutes=30)
+    fifth, sixth = clinic.session(patient, start), clinic.session(patient, start)
+    monkeypatch.setattr(treatment, "_others", lambda uow, record: ())
+    treatment.check_in_session(clinic.new_uow(), NURSE, fifth.id, fifth.version, CHECKS, start)
+    with pytest.raises(ConcurrentSessionError, match="at the same moment"):
+        treatment.check_in_session(clinic.new_uow(), NURSE, sixth.id, sixth.version, CHECKS, start)
+    assert treatment.get_session(clinic.new_uow(), NURSE, sixth.id).session.state is SessionState.SCHEDULED
+
+
 def test_a_dose_soon_after_another_needs_a_prescribers_override(clinic: Clinic) -> None:
     patient = clinic.patient()
     start = datetime.now(UTC) - timedelta(hours=3)

@@ -28,6 +28,7 @@ COMMON = {
     403: "the role may not do this (audited)",
     404: "no such record",
     409: "not allowed in the record's state, or not configured on this server",
+    413: "the body is larger than the server accepts (1 MB)",
     422: "invalid input: the field and the allowed values are named",
     500: "unexpected error (logged without details)",
 }

@@ -4,9 +4,10 @@ web pages, which render the problem instead of JSON."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -112,14 +113,21 @@ def problem_response(problem: Problem) -> Response:
     return JSONResponse(problem.body(), status_code=problem.status, media_type=PROBLEM, headers=problem.headers)
 
 
+def _message(error: Mapping[str, Any]) -> str:
+    """A pydantic error's message without pydantic's "Value error, " prefix (our validators name the allowed range)."""
+    return str(error.get("msg", "invalid")).removeprefix("Value error, ")
+
+
 def _validation_problem(exc: RequestValidationError) -> Problem:
     errors = exc.errors()
     first = errors[0] if errors else {}
     where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header"))
-    detail = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg", "invalid request"))
+    message = _message(first) if first else "invalid request"
+    detail = f"{where}: {message}" if where else message
+    allowed = (first.get("ctx") or {}).get("allowed") or (message if first else None)
     return Problem(422, "invalid-input", "Invalid input", detail,
-                   {"field": where or None, "allowed": (first.get("ctx") or {}).get("allowed"), "errors": [
-                       {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
+                   {"field": where or None, "allowed": allowed, "errors": [
+                       {"field": ".".join(str(p) for p in e.get("loc", ())), "message": _message(e)}
                        for e in errors]})  # fmt: skip
 
 

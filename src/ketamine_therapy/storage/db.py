@@ -8,11 +8,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..clinic.sessions import ConcurrentSessionError
 from ..services.ports import StaleVersionError
+from .tables.treatment import ONE_OPEN_SESSION_INDEX
 
 SQLITE_BUSY_SNAPSHOT = 517
 """SQLite's answer to a write from a transaction whose snapshot another writer has since changed."""
@@ -52,25 +54,40 @@ def _lost_race(exc: OperationalError) -> bool:
     return getattr(orig, "sqlstate", None) in SERIALIZATION_FAILURES
 
 
-def version_conflict(exc: BaseException | None, what: str) -> StaleVersionError | None:
-    """The :class:`StaleVersionError` (HTTP 412) that ``exc`` stands for, if it is a concurrent writer's win.
+def _second_open_session(exc: IntegrityError) -> bool:
+    """Whether ``exc`` is the one-open-session index refusing a second open session of a patient (PostgreSQL names
+    the index; SQLite names the indexed column)."""
+    diag = getattr(exc.orig, "diag", None)
+    if diag is not None:
+        return getattr(diag, "constraint_name", None) == ONE_OPEN_SESSION_INDEX
+    return "treatment_sessions.patient_id" in str(exc.orig)
 
-    The one translation of optimistic-locking failures: SQLAlchemy's version check (``StaleDataError``), SQLite's
-    stale snapshot and PostgreSQL's serialization failure all mean "changed by someone else; reload". The unit of
-    work applies it to whatever ends its transaction, so an autoflush inside any query is covered too.
+
+def store_conflict(exc: BaseException | None, what: str) -> StaleVersionError | ConcurrentSessionError | None:
+    """The domain error that ``exc`` stands for, if it is a concurrent writer's win.
+
+    The one translation of write races: SQLAlchemy's version check (``StaleDataError``), SQLite's stale snapshot and
+    PostgreSQL's serialization failure all mean "changed by someone else; reload" (:class:`StaleVersionError`, HTTP
+    412); the one-open-session index means another session of the patient was opened meanwhile
+    (:class:`ConcurrentSessionError`). The unit of work applies it to whatever ends its transaction, so an autoflush
+    inside any query is covered too.
     """
     if isinstance(exc, StaleDataError) or (isinstance(exc, OperationalError) and _lost_race(exc)):
         return StaleVersionError(f"{what} was changed by someone else; reload and try again")
+    if isinstance(exc, IntegrityError) and _second_open_session(exc):
+        return ConcurrentSessionError(
+            "another session of this patient was opened at the same moment: two sessions never run at once"
+        )
     return None
 
 
 @contextmanager
-def version_conflicts(what: str) -> Iterator[None]:
-    """:func:`version_conflict` around a flush, naming the record."""
+def store_conflicts(what: str) -> Iterator[None]:
+    """:func:`store_conflict` around a flush or commit, naming the record."""
     try:
         yield
-    except (StaleDataError, OperationalError) as exc:
-        conflict = version_conflict(exc, what)
+    except (StaleDataError, OperationalError, IntegrityError) as exc:
+        conflict = store_conflict(exc, what)
         if conflict is None:
             raise
         raise conflict from exc

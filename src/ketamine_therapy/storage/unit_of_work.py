@@ -8,7 +8,7 @@ from typing import Self
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..services.ports import UnitOfWork
-from .db import version_conflict, version_conflicts
+from .db import store_conflict, store_conflicts
 from .repositories.accounts import SqlLoginSessionRepository, SqlQuestionnaireLinkRepository, SqlUserRepository
 from .repositories.administration import SqlAuditLog, SqlSettingsRepository
 from .repositories.patients import (
@@ -48,10 +48,10 @@ class SqlUnitOfWork(UnitOfWork):
     ) -> None:
         self.db.rollback()
         self.db.close()
-        conflict = version_conflict(exc, "the record")
+        conflict = store_conflict(exc, "the record")
         if conflict is not None:  # a concurrent writer won, whichever flush found out
             raise conflict from exc
 
     def commit(self) -> None:
-        with version_conflicts("a record"):
+        with store_conflicts("a record"):
             self.db.commit()

@@ -20,7 +20,7 @@ from ...services.ports.patients import (
     PatientVersion,
     ScreeningRecord,
 )
-from ..db import version_conflicts
+from ..db import store_conflicts
 from ..documents import dump, load
 from ..tables.patients import CoverageRow, PatientRow, ScaleResultRow, ScreeningRow, WeightRow
 from .versions import VersionedRepository, check_version, get_row, put_patient_document
@@ -117,7 +117,7 @@ class SqlPatientRepository(VersionedRepository):
         for w in patient.weights:
             if (w.measured_on, w.weight_kg) not in known:
                 self.db.add(WeightRow(patient_id=patient.id, measured_on=w.measured_on, weight_kg=w.weight_kg))
-        with version_conflicts(f"patient {patient.id}"):  # a concurrent writer committed in between
+        with store_conflicts(f"patient {patient.id}"):  # a concurrent writer committed in between
             self.db.flush()
         self._version(patient.id, row.version, _snapshot(patient), by, reason, at=row.updated_at)
         self.db.flush()
@@ -205,6 +205,6 @@ class SqlCoverageRepository:
 
     def put(self, patient_id: uuid.UUID, coverage: Coverage, by: str, expected_version: int) -> int:
         check_version(f"coverage of patient {patient_id}", self.version(patient_id), expected_version)
-        with version_conflicts(f"coverage of patient {patient_id}"):
+        with store_conflicts(f"coverage of patient {patient_id}"):
             put_patient_document(self.db, CoverageRow, "coverage", patient_id, dump(coverage), by)
         return self.version(patient_id)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ...services.ports import NotFoundError, StaleVersionError
 from ...services.ports.treatment import RecordVersion
-from ..db import version_conflicts
+from ..db import store_conflicts
 from ..tables.administration import ClinicSettingsRow, RecordVersionRow
 from ..tables.patients import CoverageRow
 from ..tables.treatment import PlanRow, RemsEnrollmentRow, RemsFormRow, TreatmentSessionRow
@@ -44,7 +44,7 @@ class VersionedRepository:
         )  # fmt: skip
 
     def _flush(self, what: str) -> None:
-        with version_conflicts(what):  # a concurrent writer committed in between
+        with store_conflicts(what):  # a concurrent writer committed in between
             self.db.flush()
 
     def _add(self, row: VersionedRow, what: str, snapshot: dict[str, object], by: str, reason: str) -> None:

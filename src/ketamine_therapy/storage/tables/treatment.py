@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from . import Base, UTCDateTime
@@ -31,6 +31,12 @@ class PlanRow(Base):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's mapper configuration
 
 
+ONE_OPEN_SESSION_INDEX = "uq_treatment_sessions_one_open"
+"""At most one open (checked-in, dosing or monitoring) treatment session per patient: the database's own guard
+behind the domain rule, for two check-ins that race past the domain check."""
+OPEN_STATES_SQL = "state IN ('checked_in', 'dosing', 'monitoring')"
+
+
 class TreatmentSessionRow(Base):
     """A treatment session and everything recorded on it."""
 
@@ -49,6 +55,8 @@ class TreatmentSessionRow(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's mapper configuration
+    __table_args__ = (Index(ONE_OPEN_SESSION_INDEX, "patient_id", unique=True, sqlite_where=text(OPEN_STATES_SQL),
+                            postgresql_where=text(OPEN_STATES_SQL)),)  # fmt: skip
 
 
 class RemsEnrollmentRow(Base):

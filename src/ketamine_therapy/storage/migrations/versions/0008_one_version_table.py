@@ -2,7 +2,7 @@
 (``entity = 'patient'``, ``entity_id`` the patient's id as text), which already holds every clinic record's.
 
 Revision ID: 0008
-Revises: 0006 (the lead may chain it after 0007)
+Revises: 0007
 """
 
 import uuid
@@ -13,7 +13,7 @@ from alembic import op
 from ketamine_therapy.storage.tables import UTCDateTime
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
