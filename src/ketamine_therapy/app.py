@@ -15,15 +15,15 @@ from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from . import __version__
-from .api.context import AppContext
-from .api.errors import install_errors
-from .api.input_guard import InputGuardMiddleware
-from .api.middleware import EdgeMiddleware
 from .api.openapi import with_problems
 from .api.routes import router as api_router
 from .bootstrap import unit_of_work_factory
 from .config import Settings
-from .services.accounts import LoginRateLimiter
+from .http.context import AppContext
+from .http.input_guard import InputGuardMiddleware
+from .http.middleware import EdgeMiddleware
+from .http.problems import install_errors
+from .services.accounts.rate_limit import LoginRateLimiter
 from .services.jobs import JobRunner
 from .web import STATIC_DIR
 from .web.errors import render_problem_page

@@ -18,13 +18,13 @@ from ketamine_therapy.clinic.patients import Patient, WeightRecord
 from ketamine_therapy.clinic.sessions import BloodPressure, PreChecks, PregnancyTest, SessionKind
 from ketamine_therapy.config import Settings
 from ketamine_therapy.services import treatment
-from ketamine_therapy.services.accounts import create_user
+from ketamine_therapy.services.accounts.users import create_user
 from ketamine_therapy.services.authorization import SYSTEM, Actor, Role
 from ketamine_therapy.services.clinic_settings import put_settings
 from ketamine_therapy.services.demo_clinic import demo_settings
 from ketamine_therapy.services.patients import register_patient
 from ketamine_therapy.services.ports import NotFoundError
-from ketamine_therapy.services.record_ports import SessionRecord
+from ketamine_therapy.services.ports.treatment import SessionRecord
 from ketamine_therapy.storage.db import make_engine
 from ketamine_therapy.storage.migrate import upgrade
 

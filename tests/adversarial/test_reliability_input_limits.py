@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ketamine_therapy.api.input_guard import MAX_BODY_BYTES
+from ketamine_therapy.http.input_guard import MAX_BODY_BYTES
 
 from ..integration.api.conftest import Api
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from ketamine_therapy.api.middleware import SECURITY_HEADERS
 from ketamine_therapy.app import create_app
 from ketamine_therapy.config import Settings
+from ketamine_therapy.http.middleware import SECURITY_HEADERS
 from ketamine_therapy.storage.db import make_engine
 from ketamine_therapy.storage.migrate import upgrade
 from ketamine_therapy.web import STATIC_DIR

@@ -15,28 +15,28 @@ from argon2 import PasswordHasher
 
 from ketamine_therapy.clinic.exceptions import InvalidAnswerError
 from ketamine_therapy.clinic.records import RecordedScale
-from ketamine_therapy.services.account_ports import AuthSession, QuestionnaireLinkRecord, User
-from ketamine_therapy.services.accounts import (
-    LINK_SUBMITTER,
+from ketamine_therapy.services.accounts.errors import (
     AccountLockedError,
     AuthenticationError,
     LinkInvalidError,
-    LoginRateLimiter,
     RateLimitedError,
     SessionExpiredError,
-    authenticate,
+)
+from ketamine_therapy.services.accounts.hashing import hash_token
+from ketamine_therapy.services.accounts.login import authenticate
+from ketamine_therapy.services.accounts.login_sessions import (
+    end_login_session,
+    resolve_login_session,
+    start_login_session,
+)
+from ketamine_therapy.services.accounts.questionnaire_links import (
+    LINK_SUBMITTER,
     create_questionnaire_link,
-    create_user,
-    end_session,
-    ensure_admin,
-    hash_token,
-    list_users,
     open_questionnaire,
-    resolve_session,
-    set_user_active,
-    start_session,
     submit_questionnaire,
 )
+from ketamine_therapy.services.accounts.rate_limit import LoginRateLimiter
+from ketamine_therapy.services.accounts.users import create_user, ensure_admin, list_users, set_user_active
 from ketamine_therapy.services.authorization import (
     PERMISSIONS,
     SYSTEM,
@@ -47,6 +47,7 @@ from ketamine_therapy.services.authorization import (
     Role,
 )
 from ketamine_therapy.services.ports import ConflictError, NotFoundError, UnitOfWork
+from ketamine_therapy.services.ports.accounts import LoginSession, QuestionnaireLinkRecord, User
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
@@ -58,7 +59,7 @@ class State:
     """What a database holds: replaced wholesale on commit, so an uncommitted change is lost."""
 
     users: dict[uuid.UUID, User] = field(default_factory=dict)
-    sessions: dict[str, AuthSession] = field(default_factory=dict)
+    sessions: dict[str, LoginSession] = field(default_factory=dict)
     links: dict[str, QuestionnaireLinkRecord] = field(default_factory=dict)
     scales: list[RecordedScale] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
@@ -103,10 +104,10 @@ class FakeSessions:
     def __init__(self, state: State) -> None:
         self.state = state
 
-    def add(self, session: AuthSession) -> None:
+    def add(self, session: LoginSession) -> None:
         self.state.sessions[session.token_hash] = session
 
-    def get(self, token_hash: str) -> AuthSession | None:
+    def get(self, token_hash: str) -> LoginSession | None:
         return self.state.sessions.get(token_hash)
 
     def touch(self, token_hash: str, last_seen_at: datetime) -> None:
@@ -175,7 +176,7 @@ class FakeUow:
     def __enter__(self) -> Self:
         self.work = self.db.state.copy()
         self.users = FakeUsers(self.work)
-        self.auth_sessions = FakeSessions(self.work)
+        self.login_sessions = FakeSessions(self.work)
         self.questionnaire_links = FakeLinks(self.work)
         self.patients = FakePatients(self.work)
         self.scales = FakeScales(self.work)
@@ -472,13 +473,13 @@ def test_rate_limiter_is_thread_safe() -> None:
 
 def test_session_resolves_to_the_actor_with_a_csrf_token(db: Database, clock: Clock) -> None:
     user = add_user(db)
-    token, csrf = start_session(db.uow(), user, clock=clock)
+    token, csrf = start_login_session(db.uow(), user, clock=clock)
     assert token != csrf
     assert len(token) >= 32
     assert list(db.state.sessions) == [hash_token(token)]  # only the hash is stored
     assert token not in repr(db.state.sessions)
     clock.advance(timedelta(minutes=10))
-    actor, csrf_again = resolve_session(db.uow(), token, "10.0.0.9", clock=clock)
+    actor, csrf_again = resolve_login_session(db.uow(), token, "10.0.0.9", clock=clock)
     assert actor == Actor("nurse.kim", Role.NURSE, "10.0.0.9", user.id, None)
     assert csrf_again == csrf
     assert db.state.sessions[hash_token(token)].last_seen_at == T0 + timedelta(minutes=10)
@@ -486,62 +487,62 @@ def test_session_resolves_to_the_actor_with_a_csrf_token(db: Database, clock: Cl
 
 def test_session_ends_after_15_idle_minutes(db: Database, clock: Clock) -> None:
     actor = authenticate(db.uow(), add_user(db).username, PASSWORD, "10.0.0.1")
-    token, _ = start_session(db.uow(), actor, clock=clock)
+    token, _ = start_login_session(db.uow(), actor, clock=clock)
     for _ in range(3):  # activity keeps it alive
         clock.advance(timedelta(minutes=14))
-        resolve_session(db.uow(), token, "10.0.0.1", clock=clock)
+        resolve_login_session(db.uow(), token, "10.0.0.1", clock=clock)
     clock.advance(timedelta(minutes=15, seconds=1))
     with pytest.raises(SessionExpiredError):
-        resolve_session(db.uow(), token, "10.0.0.1", clock=clock)
+        resolve_login_session(db.uow(), token, "10.0.0.1", clock=clock)
     assert db.state.sessions == {}
     clock.advance(timedelta(seconds=-30))  # gone for good, even if the clock went back
     with pytest.raises(SessionExpiredError):
-        resolve_session(db.uow(), token, "10.0.0.1", clock=clock)
+        resolve_login_session(db.uow(), token, "10.0.0.1", clock=clock)
 
 
 def test_session_idle_limit_can_be_set_per_call(db: Database, clock: Clock) -> None:
-    token, _ = start_session(db.uow(), add_user(db), clock=clock, idle=timedelta(minutes=30))
+    token, _ = start_login_session(db.uow(), add_user(db), clock=clock, idle=timedelta(minutes=30))
     clock.advance(timedelta(minutes=20))
-    resolve_session(db.uow(), token, "10.0.0.1", clock=clock)
+    resolve_login_session(db.uow(), token, "10.0.0.1", clock=clock)
     clock.advance(timedelta(minutes=6))
     with pytest.raises(SessionExpiredError):
-        resolve_session(db.uow(), token, "10.0.0.1", clock=clock, idle=timedelta(minutes=5))
+        resolve_login_session(db.uow(), token, "10.0.0.1", clock=clock, idle=timedelta(minutes=5))
 
 
 def test_session_ends_after_its_lifetime_however_active(db: Database, clock: Clock) -> None:
-    token, _ = start_session(db.uow(), add_user(db), clock=clock, lifetime=timedelta(hours=1))
+    token, _ = start_login_session(db.uow(), add_user(db), clock=clock, lifetime=timedelta(hours=1))
     for _ in range(5):
         clock.advance(timedelta(minutes=10))
-        resolve_session(db.uow(), token, "10.0.0.1", clock=clock)
+        resolve_login_session(db.uow(), token, "10.0.0.1", clock=clock)
     clock.advance(timedelta(minutes=10))
     with pytest.raises(SessionExpiredError):
-        resolve_session(db.uow(), token, "10.0.0.1", clock=clock)
+        resolve_login_session(db.uow(), token, "10.0.0.1", clock=clock)
 
 
 def test_session_of_a_deactivated_user_ends(db: Database, clock: Clock) -> None:
-    token, _ = start_session(db.uow(), add_user(db), clock=clock)
+    token, _ = start_login_session(db.uow(), add_user(db), clock=clock)
     set_user_active(db.uow(), SYSTEM, "nurse.kim", False)
     with pytest.raises(SessionExpiredError):
-        resolve_session(db.uow(), token, "10.0.0.1", clock=clock)
+        resolve_login_session(db.uow(), token, "10.0.0.1", clock=clock)
     with pytest.raises(AuthenticationError):
-        start_session(db.uow(), db.user("nurse.kim"), clock=clock)
+        start_login_session(db.uow(), db.user("nurse.kim"), clock=clock)
 
 
 def test_unknown_tokens_and_logout(db: Database, clock: Clock) -> None:
-    token, _ = start_session(db.uow(), add_user(db), clock=clock)
+    token, _ = start_login_session(db.uow(), add_user(db), clock=clock)
     for bad in ("", "not-a-token", token + "x"):
         with pytest.raises(SessionExpiredError):
-            resolve_session(db.uow(), bad, "10.0.0.1", clock=clock)
-    end_session(db.uow(), token, "10.0.0.1", clock=clock)
-    end_session(db.uow(), token)  # twice is fine
+            resolve_login_session(db.uow(), bad, "10.0.0.1", clock=clock)
+    end_login_session(db.uow(), token, "10.0.0.1", clock=clock)
+    end_login_session(db.uow(), token)  # twice is fine
     with pytest.raises(SessionExpiredError):
-        resolve_session(db.uow(), token, "10.0.0.1", clock=clock)
+        resolve_login_session(db.uow(), token, "10.0.0.1", clock=clock)
     assert db.state.audit[-1].action == "logout"
 
 
 def test_session_needs_a_user_id(db: Database) -> None:
     with pytest.raises(InvalidAnswerError) as exc:
-        start_session(db.uow(), SYSTEM)
+        start_login_session(db.uow(), SYSTEM)
     assert exc.value.field == "user"
 
 

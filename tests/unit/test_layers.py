@@ -16,9 +16,18 @@ RULES = {
     "pharmacology": (FRAMEWORKS - LAZY_ONLY) | EDGES | {"ketamine_therapy.clinic"},
     "clinic": FRAMEWORKS | EDGES | {"numpy", "scipy", "numba"},
     "services": FRAMEWORKS | (EDGES - {"ketamine_therapy.services"}),
-    "api": {"ketamine_therapy.storage", "sqlalchemy", "alembic"},  # api and web go through the services
-    "web": {"ketamine_therapy.storage", "sqlalchemy", "alembic"},
-}
+    # api and web go through the services and share the HTTP pieces of ketamine_therapy.http, never each other
+    "http": {"ketamine_therapy.storage", "sqlalchemy", "alembic", "ketamine_therapy.api", "ketamine_therapy.web",
+             "ketamine_therapy.cli", "ketamine_therapy.bootstrap", "ketamine_therapy.app"},
+    "api": {"ketamine_therapy.storage", "sqlalchemy", "alembic", "ketamine_therapy.web", "ketamine_therapy.cli"},
+    "web": {"ketamine_therapy.storage", "sqlalchemy", "alembic", "ketamine_therapy.api", "ketamine_therapy.cli"},
+    # the CLI gets its units of work and engines from the composition root (bootstrap), which disposes them
+    "cli": {"ketamine_therapy.storage.db", "ketamine_therapy.storage.repositories",
+            "ketamine_therapy.storage.unit_of_work", "sqlalchemy", "ketamine_therapy.api", "ketamine_therapy.web",
+            "ketamine_therapy.http"},
+}  # fmt: skip
+COMPOSITION_ROOT = {"bootstrap.py"}
+"""The one module outside storage/ that constructs the SQL unit of work."""
 
 
 def _imports(path: Path, module_level_only: bool = False) -> set[str]:
@@ -49,3 +58,27 @@ def test_layer_imports_no_forbidden_module(layer: str) -> None:
             if name.split(".")[0] in LAZY_ONLY:
                 violations.append(f"{path.relative_to(PACKAGE)} imports {name} at module level (import it lazily)")
     assert not violations, "\n".join(violations)
+
+
+def test_only_the_composition_root_builds_the_sql_unit_of_work() -> None:
+    builders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        where = path.relative_to(PACKAGE)
+        if where.parts[0] == "storage" or str(where) in COMPOSITION_ROOT:
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) in {
+                "SqlUnitOfWork", "make_session_factory", "make_engine"}:  # fmt: skip
+                builders.append(f"{where}:{node.lineno}")
+    assert not builders, "build units of work and engines through ketamine_therapy.bootstrap: " + ", ".join(builders)
+
+
+def test_the_cli_uses_the_composition_root() -> None:
+    users = {p.name for p in (PACKAGE / "cli").glob("*.py") if "ketamine_therapy.bootstrap" in _imports(p)}
+    assert {"db.py", "main.py", "serve.py", "users.py"} <= users
+
+
+def test_the_shared_errors_import_nothing() -> None:
+    """``ketamine_therapy.errors`` sits below every layer (pharmacology and clinic derive from it)."""
+    assert _imports(PACKAGE / "errors.py") <= {"__future__"}

@@ -1,1 +1,2 @@
-"""The JSON API under ``/api/v1`` (FastAPI): routers, schemas, authentication and problem+json errors."""
+"""The JSON API under ``/api/v1`` (FastAPI): routers and their schemas. Authentication, problem+json errors,
+pagination and ``If-Match`` versioning are shared with the web pages in :mod:`ketamine_therapy.http`."""

@@ -10,14 +10,15 @@ from fastapi import APIRouter, Depends, Response, status
 from pydantic import BaseModel, Field
 
 from ..clinic.settings import ClinicSettings
-from ..services import accounts
+from ..http.auth import ActorDep, ContextDep
+from ..http.pagination import Limit, Offset, Page, page
+from ..http.versioning import expected_version, tag
+from ..services.accounts import users as logins
 from ..services.audit import audit_entries
 from ..services.authorization import AuditEntry, Role
 from ..services.clinic_settings import get_settings, put_settings
+from ..services.ports.accounts import User
 from ..validation.quantities import RelapseRisk
-from .auth import ActorDep, ContextDep
-from .pagination import Limit, Offset, Page, page
-from .versioning import expected_version, tag
 
 router = APIRouter(tags=["admin"])
 
@@ -34,7 +35,7 @@ class UserOut(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, u: accounts.User) -> UserOut:
+    def of(cls, u: User) -> UserOut:
         return cls(id=u.id, username=u.username, role=u.role.value, patient_id=u.patient_id, active=u.active,
                    locked_until=u.locked_until, created_at=u.created_at)  # fmt: skip
 
@@ -89,20 +90,20 @@ def audit(
 @router.get("/users")
 def users(actor: ActorDep, ctx: ContextDep) -> list[UserOut]:
     """All logins."""
-    return [UserOut.of(u) for u in accounts.list_users(ctx.new_uow(), actor)]
+    return [UserOut.of(u) for u in logins.list_users(ctx.new_uow(), actor)]
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED)
 def create_user(body: UserIn, actor: ActorDep, ctx: ContextDep) -> NewUserOut:
     """Create a login with a generated password (shown once)."""
-    user, password = accounts.create_user(ctx.new_uow(), actor, body.username, body.role, patient_id=body.patient_id)
+    user, password = logins.create_user(ctx.new_uow(), actor, body.username, body.role, patient_id=body.patient_id)
     return NewUserOut(user=UserOut.of(user), password=password)
 
 
 @router.post("/users/{username}/password-reset")
 def reset_password(username: str, actor: ActorDep, ctx: ContextDep) -> NewPasswordOut:
     """Give a login a new generated password (shown once); all of its sessions end."""
-    return NewPasswordOut(username=username, password=accounts.reset_password(ctx.new_uow(), actor, username))
+    return NewPasswordOut(username=username, password=logins.reset_password(ctx.new_uow(), actor, username))
 
 
 @router.get("/clinic/settings")

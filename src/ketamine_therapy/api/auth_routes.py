@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
-from ..services.accounts import authenticate, change_password, end_session, start_session
+from ..http.auth import ActorDep, ContextDep, request_token
+from ..http.context import client_address
+from ..services.accounts.login import log_in
+from ..services.accounts.login_sessions import end_login_session
+from ..services.accounts.users import change_password
 from ..services.authorization import PERMISSIONS
-from .auth import ActorDep, ContextDep
-from .context import client_address
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -46,29 +48,18 @@ class MeOut(BaseModel):
     permissions: list[str]
 
 
-def login(ctx: ContextDep, request: Request, username: str, password: str) -> tuple[str, str]:
-    """Rate-limit per source, authenticate, start a session: ``(token, csrf)`` (shared with the web login)."""
-    source = client_address(request)
-    now = datetime.now(UTC)
-    ctx.limiter.check(source, now)
-    ctx.limiter.record(source, now)
-    actor = authenticate(ctx.new_uow(), username, password, source)
-    return start_session(ctx.new_uow(), actor, idle=timedelta(minutes=ctx.settings.idle_minutes))
-
-
 @router.post("/token", status_code=status.HTTP_201_CREATED)
 def create_token(credentials: Credentials, ctx: ContextDep, request: Request) -> TokenOut:
     """Log in; failed logins are counted and audited, and lock the account after 5 in a row."""
-    token, csrf = login(ctx, request, credentials.username, credentials.password)
+    token, csrf = log_in(ctx.new_uow, ctx.limiter, credentials.username, credentials.password,
+                         client_address(request), idle=timedelta(minutes=ctx.settings.idle_minutes))  # fmt: skip
     return TokenOut(access_token=token, idle_timeout_s=ctx.settings.idle_minutes * 60, csrf_token=csrf)
 
 
 @router.delete("/token", status_code=status.HTTP_204_NO_CONTENT)
 def delete_token(actor: ActorDep, ctx: ContextDep, request: Request) -> Response:
     """Log out (end this session)."""
-    header = request.headers.get("authorization", "")
-    token = header.split(" ", 1)[1] if header.lower().startswith("bearer ") else request.cookies.get("kt_session", "")
-    end_session(ctx.new_uow(), token, client_address(request))
+    end_login_session(ctx.new_uow(), request_token(request), client_address(request))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

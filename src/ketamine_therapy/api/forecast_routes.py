@@ -13,7 +13,8 @@ from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
 from ..clinic.exceptions import InvalidAnswerError
-from ..clinic.protocols import BoosterRecommendation
+from ..clinic.protocols.boosters import BoosterRecommendation
+from ..http.auth import ActorDep, ContextDep
 from ..pharmacology.forecast import Dose
 from ..services.forecast import (
     CANDIDATE_FORMAT,
@@ -25,7 +26,6 @@ from ..services.forecast import (
     patient_forecast,
 )
 from ..validation.quantities import HorizonDaysQuery, RelapseRiskQuery
-from .auth import ActorDep, ContextDep
 
 router = APIRouter(tags=["forecast"])
 

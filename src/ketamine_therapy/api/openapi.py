@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .errors import PROBLEM
+from ..http.problems import PROBLEM
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -14,13 +14,13 @@ from pydantic import BaseModel, Field
 from ..clinic.costs import CostEstimate, Coverage
 from ..clinic.patients import ConsentRecord, Patient, WeightRecord
 from ..clinic.screening import AntidepressantTrial, ScreeningInput
+from ..http.auth import ActorDep, ContextDep
+from ..http.pagination import Limit, Offset, Page, page
+from ..http.versioning import expected_version, tag
 from ..services import billing, patients, screenings
 from ..services.clock import today
-from ..services.record_ports import ScreeningRecord
+from ..services.ports.patients import ScreeningRecord
 from ..validation.quantities import Amount, ClinicDate, Count, Flag, Reason, WeightKg
-from .auth import ActorDep, ContextDep
-from .pagination import Limit, Offset, Page, page
-from .versioning import expected_version, tag
 
 router = APIRouter(tags=["patients"])
 

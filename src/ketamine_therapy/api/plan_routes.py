@@ -9,11 +9,11 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from ..clinic.costs import CostEstimate
-from ..clinic.protocols import Protocol
+from ..clinic.protocols.templates import Protocol
+from ..http.auth import ActorDep, ContextDep
 from ..services import billing, plans
 from ..services.clinic_settings import get_settings
-from ..services.record_ports import PlanRecord
-from .auth import ActorDep, ContextDep
+from ..services.ports.treatment import PlanRecord
 
 router = APIRouter(tags=["plans"])
 

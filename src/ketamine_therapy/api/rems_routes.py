@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Response, status
 from pydantic import BaseModel
 
 from ..clinic.rems import PatientMonitoringForm, RemsEnrollment
+from ..http.auth import ActorDep, ContextDep
+from ..http.versioning import expected_version, tag
 from ..services import rems_forms
 from ..services.clock import today
 from ..validation.quantities import ClinicDate
-from .auth import ActorDep, ContextDep
-from .versioning import expected_version, tag
 
 router = APIRouter(tags=["rems"])
 

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
 from ..charts import pk_report_png
+from ..http.auth import ActorDep, ContextDep
 from ..services import research
 from ..services.authorization import Permission
 from ..services.jobs import JobStatus
 from ..services.research_data import DeidentifiedCourse, deidentified_courses
 from ..trial_charts import trial_png
 from ..validation.trial_spec import MAX_SPEC_CHARS, read_trial_spec
-from .auth import ActorDep, ContextDep
 
 router = APIRouter(tags=["research"])
 PNG = {200: {"content": {"image/png": {}}, "description": "a PNG chart"}}

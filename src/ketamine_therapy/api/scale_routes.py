@@ -8,11 +8,13 @@ from datetime import date, datetime
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 
-from ..clinic.protocols import BoosterRecommendation
+from ..clinic.protocols.boosters import BoosterRecommendation
 from ..clinic.records import RecordedScale
 from ..clinic.scales import SCALES, CourseSummary, Scale
+from ..http.auth import ActorDep, ContextDep
+from ..http.context import client_address
 from ..services import outcomes, patients
-from ..services.accounts import (
+from ..services.accounts.questionnaire_links import (
     create_questionnaire_link,
     open_questionnaire,
     questionnaire_link_url,
@@ -20,8 +22,6 @@ from ..services.accounts import (
 )
 from ..services.clock import today as clinic_today
 from ..validation.quantities import ClinicDate, ScaleAnswer
-from .auth import ActorDep, ContextDep
-from .context import client_address
 
 router = APIRouter(tags=["scales"])
 

@@ -16,9 +16,12 @@ from pydantic import BaseModel, Field
 
 from ..clinic.sessions import BloodPressure, DischargeAssessment, PreChecks, PregnancyTest, Session, SessionKind
 from ..clinic.sessions import Severity as AeSeverity
+from ..http.auth import ActorDep, ContextDep
+from ..http.context import AppContext
+from ..http.versioning import expected_version, tag
 from ..services import treatment
 from ..services.clinic_settings import get_settings
-from ..services.record_ports import SessionRecord
+from ..services.ports.treatment import SessionRecord
 from ..validation.quantities import (
     Cadss6Total,
     ClinicDate,
@@ -36,9 +39,6 @@ from ..validation.quantities import (
     Systolic,
     WeightKg,
 )
-from .auth import ActorDep, ContextDep
-from .context import AppContext
-from .versioning import expected_version, tag
 
 router = APIRouter(tags=["sessions"])
 Version = Annotated[int, Depends(expected_version)]

@@ -14,24 +14,18 @@ db_app = typer.Typer(help="Database migrations (SQLite by default; PostgreSQL vi
 UrlOption = Annotated[str | None, typer.Option("--url", help="database URL (default: settings / environment)")]
 
 
-def _engine(url: str | None):  # type: ignore[no-untyped-def]
-    from ..config import Settings
-    from ..storage.db import make_engine
-
-    return make_engine(url or Settings().database_url)
-
-
 @db_app.command("upgrade")
 def upgrade(
     revision: Annotated[str, typer.Argument()] = "head", url: UrlOption = None, as_json: JsonOption = False
 ) -> None:
     """Migrate the database up to REVISION (default: the latest)."""
+    from ..bootstrap import database_engine
     from ..storage.migrate import current_revision
     from ..storage.migrate import upgrade as run
 
-    engine = _engine(url)
-    run(engine, revision)
-    _report(current_revision(engine), engine.url.render_as_string(), as_json)
+    with database_engine(url) as engine:
+        run(engine, revision)
+        _report(current_revision(engine), engine.url.render_as_string(), as_json)
 
 
 @db_app.command("downgrade")
@@ -41,12 +35,13 @@ def downgrade(
     as_json: JsonOption = False,
 ) -> None:
     """Migrate the database down to REVISION."""
+    from ..bootstrap import database_engine
     from ..storage.migrate import current_revision
     from ..storage.migrate import downgrade as run
 
-    engine = _engine(url)
-    run(engine, revision)
-    _report(current_revision(engine), engine.url.render_as_string(), as_json)
+    with database_engine(url) as engine:
+        run(engine, revision)
+        _report(current_revision(engine), engine.url.render_as_string(), as_json)
 
 
 def _report(revision: str | None, url: str, as_json: bool) -> None:

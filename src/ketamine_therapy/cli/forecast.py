@@ -133,9 +133,9 @@ def _run(
 
 def _from_database(patient: str, user: str | None, url: str | None, options: Any) -> Any:
     """The forecast of a stored patient, read (and audited) as the active login ``user``."""
-    from ..services.accounts import shell_actor
+    from ..bootstrap import units_of_work
+    from ..services.accounts.users import shell_actor
     from ..services.forecast import patient_forecast
-    from .users import _database
 
     try:
         patient_uuid = uuid.UUID(patient)
@@ -143,7 +143,7 @@ def _from_database(patient: str, user: str | None, url: str | None, options: Any
         raise InvalidAnswerError("--patient", f"{patient!r} is not a patient id", "a UUID") from None
     if user is None:
         raise InvalidAnswerError("--user", "is required with --patient", "the login to read (and audit) as")
-    with _database(url) as new_uow:
+    with units_of_work(url) as new_uow:
         actor = shell_actor(new_uow(), user)
         return patient_forecast(new_uow(), actor, patient_uuid, options)
 

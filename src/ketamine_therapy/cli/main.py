@@ -255,22 +255,20 @@ def demo_seed(
     """Create (migrate) the database and seed a synthetic clinic: patients on IV, Spravato and IM courses."""
     from dataclasses import asdict
 
-    from ..config import Settings
+    from ..bootstrap import units_of_work
     from ..services.demo_clinic import seed_demo_clinic
-    from ..storage.db import make_engine, make_session_factory
     from ..storage.migrate import upgrade
-    from ..storage.repositories import SqlUnitOfWork
 
-    engine = make_engine(url or Settings().database_url)
-    upgrade(engine)
-    factory = make_session_factory(engine)
-    summary = seed_demo_clinic(lambda: SqlUnitOfWork(factory), n_patients=patients, seed=seed)
+    with units_of_work(url) as new_uow:
+        upgrade(new_uow.engine)
+        summary = seed_demo_clinic(new_uow, n_patients=patients, seed=seed)
+        where = new_uow.engine.url.render_as_string()
     if as_json:
-        print_json({**asdict(summary), "database": engine.url.render_as_string()})
+        print_json({**asdict(summary), "database": where})
         return
     console.print(
         f"seeded {summary.patients} synthetic patients ({summary.by_course}), {summary.sessions_run} sessions run, "
-        f"{summary.scales} MADRS ratings, {summary.rems_forms} REMS forms into {engine.url.render_as_string()}"
+        f"{summary.scales} MADRS ratings, {summary.rems_forms} REMS forms into {where}"
     )
 
 

@@ -24,35 +24,33 @@ def serve(
     import uvicorn
 
     from ..app import create_app
-    from ..bootstrap import unit_of_work_factory
+    from ..bootstrap import database_engine, units_of_work
     from ..config import Settings
-    from ..services.accounts import ensure_admin
+    from ..services.accounts.users import ensure_admin
     from ..services.authorization import SYSTEM
     from ..services.demo_clinic import demo_logins, seed_demo_clinic
     from ..services.patients import list_patients
-    from ..storage.db import make_engine
     from ..storage.migrate import upgrade
 
     settings = Settings()
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    engine.dispose()
-    new_uow = unit_of_work_factory(settings)
+    with database_engine(settings.database_url) as engine:
+        upgrade(engine)
     url = f"http://{host}:{port}"
     if demo and not settings.public_url:  # the demo's questionnaire links point at the address it serves on
         settings = settings.model_copy(update={"public_url": url})
-    if demo:
-        if not list_patients(new_uow(), SYSTEM, limit=1):
-            console.print(f"seeding the demo clinic ({patients} synthetic patients)...")
-            summary = seed_demo_clinic(new_uow, n_patients=patients)
-            console.print(f"seeded {summary.patients} patients, {summary.sessions_run} sessions, "
-                          f"{summary.rems_forms} REMS forms")  # fmt: skip
-        for role, username, password in demo_logins(new_uow):
-            print(f"demo login: {role} {username} {password}", flush=True)  # noqa: T201 - shown to the user once
-    else:
-        admin_password = ensure_admin(new_uow())
-        if admin_password is not None:
-            print(f"first run: admin login created: admin {admin_password}  (shown once)", flush=True)  # noqa: T201
+    with units_of_work(settings.database_url) as new_uow:
+        if demo:
+            if not list_patients(new_uow(), SYSTEM, limit=1):
+                console.print(f"seeding the demo clinic ({patients} synthetic patients)...")
+                summary = seed_demo_clinic(new_uow, n_patients=patients)
+                console.print(f"seeded {summary.patients} patients, {summary.sessions_run} sessions, "
+                              f"{summary.rems_forms} REMS forms")  # fmt: skip
+            for role, username, password in demo_logins(new_uow):
+                print(f"demo login: {role} {username} {password}", flush=True)  # noqa: T201 - shown to the user once
+        else:
+            admin_password = ensure_admin(new_uow())
+            if admin_password is not None:
+                print(f"first run: admin login created: admin {admin_password}  (shown once)", flush=True)  # noqa: T201
     print(f"ketamine-therapy is serving on {url} - log in at {url}/login (API docs: {url}/api/docs)", flush=True)  # noqa: T201
     print("Decision-support software, not a medical device.", flush=True)  # noqa: T201
     uvicorn.run(create_app(settings), host=host, port=port, **UVICORN_OPTIONS)  # type: ignore[arg-type]

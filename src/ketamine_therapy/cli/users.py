@@ -6,7 +6,7 @@ The CLI acts as the system administrator (source ``cli``): whoever can run it on
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated
@@ -18,8 +18,7 @@ from ..services.authorization import SYSTEM, Role
 from .output import JsonOption, print_json
 
 if TYPE_CHECKING:
-    from ..services.account_ports import User
-    from ..services.ports import UnitOfWork
+    from ..services.ports.accounts import User
 
 users_app = typer.Typer(help="User logins: create them (the password is shown once), list, (de)activate.",
                         no_args_is_help=True)  # fmt: skip
@@ -29,21 +28,6 @@ EXIT_INVALID = 2
 UrlOption = Annotated[str | None, typer.Option("--url", help="database URL (default: settings / environment)")]
 console = Console(width=None if Console().is_terminal else 120)
 errors = Console(stderr=True)
-
-
-@contextmanager
-def _database(url: str | None) -> Iterator[Callable[[], UnitOfWork]]:
-    """Units of work on the configured database; its connections are closed afterwards."""
-    from ..config import Settings
-    from ..storage.db import make_engine, make_session_factory
-    from ..storage.repositories import SqlUnitOfWork
-
-    engine = make_engine(url or Settings().database_url)
-    factory = make_session_factory(engine)
-    try:
-        yield lambda: SqlUnitOfWork(factory)
-    finally:
-        engine.dispose()
 
 
 @contextmanager
@@ -91,9 +75,10 @@ def create(
     as_json: JsonOption = False,
 ) -> None:
     """Create a login with a generated password, printed once: hand it over safely, it is not stored."""
-    from ..services.accounts import create_user
+    from ..bootstrap import units_of_work
+    from ..services.accounts.users import create_user
 
-    with _errors(), _database(url) as new_uow:
+    with _errors(), units_of_work(url) as new_uow:
         user, password = create_user(new_uow(), CLI_ADMIN, username, _role(role), patient_id=_patient_id(patient_id))
     if as_json:
         print_json({**_user_json(user), "password": password})
@@ -107,9 +92,10 @@ def list_(url: UrlOption = None, as_json: JsonOption = False) -> None:
     """List the logins (never their passwords)."""
     from rich.table import Table
 
-    from ..services.accounts import list_users
+    from ..bootstrap import units_of_work
+    from ..services.accounts.users import list_users
 
-    with _database(url) as new_uow:
+    with units_of_work(url) as new_uow:
         users = list_users(new_uow(), CLI_ADMIN)
     if as_json:
         print_json({"users": [_user_json(u) for u in users]})
@@ -133,9 +119,10 @@ def _user_json(user: User) -> dict[str, object]:
 
 
 def _set_active(username: str, active: bool, url: str | None, as_json: bool) -> None:
-    from ..services.accounts import set_user_active
+    from ..bootstrap import units_of_work
+    from ..services.accounts.users import set_user_active
 
-    with _errors(), _database(url) as new_uow:
+    with _errors(), units_of_work(url) as new_uow:
         user = set_user_active(new_uow(), CLI_ADMIN, username, active)
     if as_json:
         print_json(_user_json(user))
@@ -158,9 +145,10 @@ def deactivate(username: Annotated[str, typer.Argument()], url: UrlOption = None
 @users_app.command("ensure-admin")
 def ensure_admin_command(url: UrlOption = None, as_json: JsonOption = False) -> None:
     """Create the ``admin`` login if no active admin exists, printing its password once."""
-    from ..services.accounts import ensure_admin
+    from ..bootstrap import units_of_work
+    from ..services.accounts.users import ensure_admin
 
-    with _database(url) as new_uow:
+    with units_of_work(url) as new_uow:
         password = ensure_admin(new_uow())
     if as_json:
         print_json({"created": password is not None, "username": "admin" if password else None, "password": password})

@@ -15,7 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from .costs import PriceList
 from .exceptions import InvalidAnswerError
-from .protocols import TEMPLATES, BoosterRules, Protocol
+from .protocols.boosters import BoosterRules
+from .protocols.templates import TEMPLATES, Protocol
 from .quantities import RELAPSE_RISK
 from .rems import HealthcareSetting, MonitoringHcp
 from .sessions import (

@@ -3,7 +3,7 @@
 Hierarchy::
 
     PharmacologyError
-      InvalidInputError (also ValueError): a named input is outside what is allowed
+      InvalidInputError (also errors.FieldError, a ValueError): a named input is outside what is allowed
         UnknownNameError: a model, drug, route or analyte name that does not exist
       ModelDataError: a packaged data file is inconsistent (a bug, not user input)
 
@@ -15,25 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..errors import FieldError
+
 
 class PharmacologyError(Exception):
     """Base class of every error raised by :mod:`ketamine_therapy.pharmacology`."""
 
 
-class InvalidInputError(PharmacologyError, ValueError):
+class InvalidInputError(PharmacologyError, FieldError):
     """An input is outside its allowed range; ``field`` names it, ``allowed`` says what is."""
-
-    def __init__(self, field: str, message: str, allowed: str | None = None) -> None:
-        self.field = field
-        self.message = message
-        self.allowed = allowed
-        text = f"{field}: {message}"
-        if allowed:
-            text += f" (allowed: {allowed})"
-        super().__init__(text)
-
-    def __reduce__(self) -> tuple[type[InvalidInputError], tuple[str, str, str | None]]:
-        return (InvalidInputError, (self.field, self.message, self.allowed))
 
 
 class UnknownNameError(InvalidInputError):
@@ -41,6 +31,9 @@ class UnknownNameError(InvalidInputError):
 
     def __init__(self, field: str, name: str, choices: Iterable[str]) -> None:
         super().__init__(field, f"unknown value {name!r}", ", ".join(sorted(choices)))
+
+    def __reduce__(self) -> tuple[type[InvalidInputError], tuple[str, str, str | None]]:
+        return (InvalidInputError, (self.field, self.message, self.allowed))  # unpickles as its base, as it always did
 
 
 class ModelDataError(PharmacologyError):

@@ -18,10 +18,16 @@ def audit(
     entity_id: object | None = None,
     patient_id: uuid.UUID | None = None,
     detail: str = "",
+    *,
+    at: datetime | None = None,
 ) -> None:
-    """Append an entry in the current transaction (so a rolled-back write leaves no audit of a write)."""
+    """Append an entry in the current transaction (so a rolled-back write leaves no audit of a write).
+
+    ``at`` is when it happened (default: now, UTC).
+    """
+    when = datetime.now(UTC) if at is None else at
     uow.audit.append(
-        AuditEntry(datetime.now(UTC), actor.username, actor.role.value, actor.source, action, entity,
+        AuditEntry(when, actor.username, actor.role.value, actor.source, action, entity,
                    None if entity_id is None else str(entity_id), patient_id, detail)
     )  # fmt: skip
 

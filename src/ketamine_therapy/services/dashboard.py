@@ -10,7 +10,7 @@ from ..clinic.records import RecordedScale
 from .audit import audit_list
 from .authorization import Actor, Permission
 from .ports import UnitOfWork
-from .record_ports import SessionRecord
+from .ports.treatment import SessionRecord
 from .rems_forms import FormStatusRow, status_on
 
 SAFETY_FLAGS = frozenset({"suicidality", "moderate_risk", "high_risk"})

@@ -21,7 +21,8 @@ import numpy as np
 
 from ..clinic.costs import Coverage, PriceList
 from ..clinic.patients import Patient, WeightRecord
-from ..clinic.protocols import IM_TEMPLATE, SPRAVATO_TRD, TEMPLATES, BoosterRules, ProtocolStep
+from ..clinic.protocols.boosters import BoosterRules
+from ..clinic.protocols.templates import IM_TEMPLATE, SPRAVATO_TRD, TEMPLATES, ProtocolStep
 from ..clinic.rems import HealthcareSetting, MonitoringHcp
 from ..clinic.screening import AntidepressantTrial, ScreeningInput
 from ..clinic.sessions import (
@@ -44,7 +45,7 @@ from .clock import Clock, utc_now
 from .patients import correct_patient, record_scale, register_patient
 from .plans import create_plan
 from .ports import UnitOfWork
-from .record_ports import SessionRecord
+from .ports.treatment import SessionRecord
 from .rems_forms import enroll_patient, form_statuses, mark_submitted
 from .screenings import screen_patient
 
@@ -279,7 +280,7 @@ def demo_logins(new_uow: Callable[[], UnitOfWork]) -> list[tuple[str, str, str]]
 
     Demo mode only: the passwords are printed at every start so the demo can be opened.
     """
-    from .accounts import create_user, list_users, reset_password
+    from .accounts.users import create_user, list_users, reset_password
 
     existing = {u.username for u in list_users(new_uow(), SYSTEM)}
     out = []

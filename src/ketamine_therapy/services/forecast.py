@@ -28,7 +28,7 @@ from typing import Any
 
 from ..clinic.exceptions import InvalidAnswerError
 from ..clinic.patients import Patient
-from ..clinic.protocols import BoosterRecommendation
+from ..clinic.protocols.boosters import BoosterRecommendation
 from ..clinic.quantities import BOOSTER_DAYS, ESKETAMINE_MG, FORECAST_HORIZON_DAYS, IM_MG_PER_KG, IV_MG_PER_KG
 from ..clinic.records import RecordedScale
 from ..clinic.sessions import IvDose, SessionKind, SessionState
@@ -49,7 +49,7 @@ from .clock import Clock, utc_now
 from .outcomes import rule_booster_advice
 from .pk_report import DISCLAIMER
 from .ports import UnitOfWork
-from .record_ports import SessionRecord
+from .ports.treatment import SessionRecord
 
 NOTICE = (
     f"{DISCLAIMER} The forecast is a model's estimate from this patient's doses and scores and a population model "

@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 
 from ..clinic.exceptions import InvalidAnswerError
-from ..clinic.protocols import BoosterRecommendation, recommend_booster
+from ..clinic.protocols.boosters import BoosterRecommendation, recommend_booster
 from ..clinic.scales import CourseSummary, course_summary
 from ..clinic.sessions import SessionState
 from ..clinic.settings import ClinicSettings

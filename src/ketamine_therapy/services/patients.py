@@ -17,10 +17,10 @@ from ..clinic.scales import score
 from .audit import audit, audit_list
 from .authorization import Actor, Permission
 from .clock import Clock, clinic_today, stored_settings, utc_now
-from .ports import PatientVersion, UnitOfWork
+from .ports import UnitOfWork
+from .ports.patients import PatientVersion
 
 __all__ = [
-    "Clock",  # re-exported: the account use cases take their clock from here
     "correct_patient",
     "get_patient",
     "list_patients",
@@ -29,7 +29,6 @@ __all__ = [
     "record_scale",
     "register_patient",
     "scales_for",
-    "utc_now",
 ]
 
 

@@ -6,12 +6,13 @@ import uuid
 from collections.abc import Sequence
 from datetime import date
 
-from ..clinic.protocols import Protocol, plan_sessions
+from ..clinic.protocols.calendar import plan_sessions
+from ..clinic.protocols.templates import Protocol
 from ..clinic.sessions import SessionKind, new_session
 from .audit import audit
 from .authorization import Actor, Permission
 from .ports import UnitOfWork
-from .record_ports import PlanRecord, SessionRecord
+from .ports.treatment import PlanRecord, SessionRecord
 
 ROUTE_KINDS = {"iv": SessionKind.IV_KETAMINE, "im": SessionKind.IM_KETAMINE, "intranasal": SessionKind.ESKETAMINE}
 

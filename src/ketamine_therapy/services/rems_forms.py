@@ -14,7 +14,7 @@ from ..clinic.rems import FormStatus, PatientMonitoringForm, RemsEnrollment, due
 from .audit import audit, audit_list
 from .authorization import Actor, Permission
 from .ports import StaleVersionError, UnitOfWork
-from .record_ports import RemsFormRecord
+from .ports.treatment import RemsFormRecord
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """A cell starting with one of these is evaluated as a formula by spreadsheets (CSV injection)."""

@@ -12,7 +12,7 @@ from .audit import audit
 from .authorization import Actor, Permission
 from .clock import Clock, clinic_today, stored_settings, utc_now
 from .ports import UnitOfWork
-from .record_ports import ScreeningRecord
+from .ports.patients import ScreeningRecord
 
 
 def screen_patient(

@@ -54,7 +54,7 @@ from .audit import audit, audit_list
 from .authorization import Actor, Permission
 from .clock import Clock, utc_now
 from .ports import StaleVersionError, UnitOfWork
-from .record_ports import RecordVersion, RemsFormRecord, SessionRecord
+from .ports.treatment import RecordVersion, RemsFormRecord, SessionRecord
 
 After = Callable[[UnitOfWork, SessionRecord, ClinicSettings], None]
 """A side effect run inside a step's transaction, after the session is stored."""

@@ -14,7 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..clinic.sessions import ConcurrentSessionError
 from ..services.ports import StaleVersionError
-from .clinic_tables import ONE_OPEN_SESSION_INDEX
+from .tables.treatment import ONE_OPEN_SESSION_INDEX
 
 SQLITE_BUSY_SNAPSHOT = 517
 """SQLite's answer to a write from a transaction whose snapshot another writer has since changed."""

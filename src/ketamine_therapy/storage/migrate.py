@@ -11,11 +11,13 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from . import (
-    account_tables,  # noqa: F401 - registers the account tables on Base.metadata
-    clinic_tables,  # noqa: F401 - registers the clinic tables on Base.metadata
+from .tables import (  # noqa: F401 - registers every table on Base.metadata
+    Base,
+    accounts,
+    administration,
+    patients,
+    treatment,
 )
-from .tables import Base
 
 SCRIPTS = Path(__file__).resolve().parent / "migrations"
 

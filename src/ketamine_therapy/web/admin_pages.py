@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..clinic.exceptions import InvalidAnswerError
-from ..services.accounts import create_user, list_users, reset_password, set_user_active
+from ..services.accounts.users import create_user, list_users, reset_password, set_user_active
 from ..services.audit import audit_entries
 from ..services.authorization import Role
 from ..services.ports import ConflictError

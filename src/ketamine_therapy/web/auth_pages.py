@@ -10,24 +10,20 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ..api.auth import COOKIE, caller
-from ..api.auth_routes import login
-from ..api.context import client_address
 from ..clinic.exceptions import InvalidAnswerError
-from ..services.accounts import (
-    AccountLockedError,
-    AuthenticationError,
-    RateLimitedError,
-    SessionExpiredError,
-    change_password,
-    end_session,
-)
+from ..http.auth import COOKIE, caller
+from ..http.context import client_address
+from ..services.accounts.errors import AccountLockedError, AuthenticationError, RateLimitedError, SessionExpiredError
+from ..services.accounts.login import log_in
+from ..services.accounts.login_sessions import end_login_session
+from ..services.accounts.users import change_password
 from .base import CallerDep, ContextDep, form_actor, render
 from .forms import FormDep, error_values, field_text
 
@@ -83,7 +79,8 @@ def login_submit(
         stale = "This login form has expired or did not come from this site. Please log in again."
         return _login_page(request, target, username=username, status_code=403, error=stale)
     try:
-        token, _ = login(ctx, request, username, password)
+        token, _ = log_in(ctx.new_uow, ctx.limiter, username, password, client_address(request),
+                          idle=timedelta(minutes=ctx.settings.idle_minutes))  # fmt: skip
     except RateLimitedError as exc:
         wait = exc.retry_after_seconds
         page = _login_page(request, target, username=username, status_code=429,
@@ -115,7 +112,7 @@ def logout(request: Request, ctx: ContextDep, form: FormDep) -> Response:
     except SessionExpiredError:
         return response  # already logged out
     form_actor(request, who, form)
-    end_session(ctx.new_uow(), request.cookies.get(COOKIE, ""), client_address(request))
+    end_login_session(ctx.new_uow(), request.cookies.get(COOKIE, ""), client_address(request))
     return response
 
 

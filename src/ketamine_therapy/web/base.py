@@ -10,8 +10,8 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from ..api.auth import COOKIE, Caller, caller, check_csrf
-from ..api.context import AppContext, context
+from ..http.auth import COOKIE, Caller, caller, check_csrf
+from ..http.context import AppContext, context
 from ..services.authorization import Actor, Permission
 from . import TEMPLATE_DIR
 

@@ -14,7 +14,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from ..clinic.patients import Patient
-from ..clinic.protocols import PlannedSession, ProtocolStep
+from ..clinic.protocols.calendar import PlannedSession
+from ..clinic.protocols.templates import ProtocolStep
 from ..clinic.sessions import EsketamineDose, ImDose, IvDose, Session, SessionKind
 from ..clinic.settings import ClinicSettings
 from ..services.authorization import Permission

@@ -6,9 +6,9 @@ from __future__ import annotations
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 
-from ..api.auth import Caller
-from ..api.errors import Problem
-from ..services.accounts import SessionExpiredError
+from ..http.auth import Caller
+from ..http.problems import Problem
+from ..services.accounts.errors import SessionExpiredError
 from .base import page_caller, render
 
 

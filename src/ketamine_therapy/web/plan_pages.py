@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..clinic.exceptions import ClinicError, InvalidAnswerError
 from ..clinic.patients import Patient
-from ..clinic.protocols import Protocol
+from ..clinic.protocols.templates import Protocol
 from ..services.authorization import Permission
 from ..services.clinic_settings import get_settings
 from ..services.patients import get_patient

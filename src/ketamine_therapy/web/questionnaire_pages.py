@@ -1,8 +1,9 @@
 """Patients' questionnaire links (``/q/{token}``): no login; the single-use token opens one PHQ-9 or GAD-7.
 
 The pages show no patient data (not even a name): whoever holds the link sees only the questions. Answers are
-scored and stored by :func:`services.accounts.submit_questionnaire`; a PHQ-9 item 9 answer above 0 raises the
-``suicidality`` flag that the chart and the dashboard show, and the thank-you page shows crisis resources.
+scored and stored by :func:`services.accounts.questionnaire_links.submit_questionnaire`; a PHQ-9 item 9 answer
+above 0 raises the ``suicidality`` flag that the chart and the dashboard show, and the thank-you page shows crisis
+resources.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from ..api.context import client_address
 from ..clinic.exceptions import InvalidAnswerError
-from ..services.accounts import LinkInvalidError, open_questionnaire, submit_questionnaire
+from ..http.context import client_address
+from ..services.accounts.errors import LinkInvalidError
+from ..services.accounts.questionnaire_links import open_questionnaire, submit_questionnaire
 from .base import ContextDep, render
 from .forms import FormDep
 
@@ -74,7 +76,7 @@ QUESTIONNAIRES: Mapping[str, QuestionnaireText] = {
         source="GAD-7 © Pfizer Inc.; no permission required to reproduce, translate, display or distribute.",
     ),
 }
-"""Patient-facing wording of the questionnaires a link can open (:data:`services.accounts.LINK_SCALES`)."""
+"""Patient-facing wording of the questionnaires a link can open (``LINK_SCALES``)."""
 
 SAFETY_FLAGS = frozenset({"suicidality", "moderate_risk", "high_risk"})
 

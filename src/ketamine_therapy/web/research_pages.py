@@ -23,10 +23,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from ..api.auth import Caller
-from ..api.context import AppContext
 from ..charts import pk_report_png
 from ..clinic.exceptions import InvalidAnswerError
+from ..errors import FieldError
+from ..http.auth import Caller
+from ..http.context import AppContext
 from ..pharmacology.exceptions import InvalidInputError
 from ..pharmacology.models import drugs, list_models
 from ..pharmacology.trials import Estimate, TrialResult
@@ -179,7 +180,7 @@ def simulation_page(request: Request, who: CallerDep, ctx: ContextDep) -> HTMLRe
         sim = research.SimulationRequest.from_form(_simulation_fields(params))
         report = research.run_simulation(who.actor, sim)
     except InvalidAnswerError as exc:
-        error = {"form": "simulation", "field": exc.field, "message": _message(exc)}
+        error = {"form": "simulation", "field": exc.field, "message": str(exc)}
         return _research_page(request, who, ctx, status_code=422, sim=shown, error=error)
     png = base64.b64encode(pk_report_png(report)).decode("ascii")
     shown["seed"] = str(report.scenario.seed)
@@ -198,10 +199,6 @@ def simulation_png(request: Request, who: CallerDep) -> Response:
 
 
 # -- trials -----------------------------------------------------------------------------------------------------
-
-
-def _message(exc: InvalidAnswerError | InvalidInputError) -> str:
-    return f"{exc.field}: {exc.message}" + (f" (allowed: {exc.allowed})" if exc.allowed else "")
 
 
 def _with_n(spec_text: str, fmt: str, n: str) -> tuple[str, str]:
@@ -239,8 +236,8 @@ def start_trial(request: Request, who: CallerDep, ctx: ContextDep, form: TextFor
         if shown["n"]:
             text, fmt = _with_n(text, fmt, shown["n"])
         job_id = research.start_trial(actor, ctx.jobs, read_trial_spec(text, fmt))
-    except (InvalidAnswerError, InvalidInputError) as exc:
-        error = {"form": "trial", "field": exc.field, "message": _message(exc)}
+    except FieldError as exc:
+        error = {"form": "trial", "field": exc.field, "message": str(exc)}
         return _research_page(request, who, ctx, status_code=422, trial=shown, error=error)
     return RedirectResponse(f"/research/jobs/{job_id}", status_code=303)
 

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, time, timedelta
 
 from pydantic import BaseModel, Field
 
-from ..api.context import AppContext
 from ..clinic.exceptions import ClinicError, InvalidAnswerError
 from ..clinic.rems import EnrollmentRequiredError
 from ..clinic.sessions import (
@@ -28,6 +27,7 @@ from ..clinic.sessions import (
     UnmetCriteriaError,
 )
 from ..clinic.settings import ClinicSettings
+from ..http.context import AppContext
 from ..services import treatment
 from ..services.authorization import Actor
 from ..services.clinic_settings import get_settings

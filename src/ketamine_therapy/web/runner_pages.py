@@ -21,9 +21,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ..api.auth import Caller
-from ..api.context import AppContext
 from ..clinic.sessions import Severity
+from ..http.auth import Caller
+from ..http.context import AppContext
 from .base import CallerDep, ContextDep, form_actor, render
 from .forms import TextFormDep
 from .runner_forms import CONFLICT, EXPECTED_ERRORS, STEPS, FormError, form_error, form_version, parse_session_id

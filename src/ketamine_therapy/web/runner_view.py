@@ -9,10 +9,9 @@ import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ..api.context import AppContext
 from ..clinic.exceptions import InvalidAnswerError
 from ..clinic.patients import DosingWeight, Patient
-from ..clinic.protocols import PlannedSession
+from ..clinic.protocols.calendar import PlannedSession
 from ..clinic.sessions import (
     ESKETAMINE_DEVICE_MG,
     ESKETAMINE_DEVICE_WAIT,
@@ -28,12 +27,13 @@ from ..clinic.sessions import (
     SessionState,
 )
 from ..clinic.settings import ClinicSettings
+from ..http.context import AppContext
 from ..services import treatment
 from ..services.authorization import Actor, Permission
 from ..services.clinic_settings import get_settings
 from ..services.patients import get_patient
 from ..services.plans import get_plan
-from ..services.record_ports import SessionRecord
+from ..services.ports.treatment import SessionRecord
 
 KIND_LABELS = {
     SessionKind.IV_KETAMINE: "IV ketamine",

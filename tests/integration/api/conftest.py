@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from ketamine_therapy.app import create_app
 from ketamine_therapy.bootstrap import unit_of_work_factory
 from ketamine_therapy.config import Settings
-from ketamine_therapy.services.accounts import create_user
+from ketamine_therapy.services.accounts.users import create_user
 from ketamine_therapy.services.authorization import SYSTEM
 from ketamine_therapy.services.demo_clinic import demo_logins, seed_demo_clinic
 from ketamine_therapy.services.patients import list_patients

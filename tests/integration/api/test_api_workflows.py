@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import create_engine, func, select
 
 from ketamine_therapy.pharmacology.trials.example_specs import example_specs
-from ketamine_therapy.storage.tables import PatientRow
+from ketamine_therapy.storage.tables.patients import PatientRow
 
 from .conftest import Api
 

@@ -19,7 +19,7 @@ def test_upgrade_downgrade_with_url_and_settings(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'clinic.db'}"
     up = run("upgrade", "--url", url)
     assert up.returncode == 0, up.stderr
-    assert "revision 0007" in up.stdout
+    assert "revision 0008" in up.stdout
     down = run("downgrade", "base", env_url=url)
     assert down.returncode == 0, down.stderr
     assert "revision None" in down.stdout

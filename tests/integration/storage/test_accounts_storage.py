@@ -15,29 +15,26 @@ from typer.testing import CliRunner
 
 from ketamine_therapy.clinic.exceptions import InvalidAnswerError
 from ketamine_therapy.clinic.patients import Patient
-from ketamine_therapy.services.account_ports import QuestionnaireLinkRecord, User
-from ketamine_therapy.services.accounts import (
+from ketamine_therapy.services.accounts.errors import (
     AccountLockedError,
     AuthenticationError,
     LinkInvalidError,
     SessionExpiredError,
-    authenticate,
-    create_questionnaire_link,
-    create_user,
-    ensure_admin,
-    hash_token,
-    resolve_session,
-    start_session,
-    submit_questionnaire,
 )
+from ketamine_therapy.services.accounts.hashing import hash_token
+from ketamine_therapy.services.accounts.login import authenticate
+from ketamine_therapy.services.accounts.login_sessions import resolve_login_session, start_login_session
+from ketamine_therapy.services.accounts.questionnaire_links import create_questionnaire_link, submit_questionnaire
+from ketamine_therapy.services.accounts.users import create_user, ensure_admin
 from ketamine_therapy.services.authorization import SYSTEM, Actor, Role
 from ketamine_therapy.services.ports import ConflictError
-from ketamine_therapy.storage.account_tables import AuthSessionRow, QuestionnaireLinkRow, UserRow
-from ketamine_therapy.storage.clinic_tables import AuditRow
+from ketamine_therapy.services.ports.accounts import QuestionnaireLinkRecord, User
 from ketamine_therapy.storage.db import make_engine, make_session_factory
 from ketamine_therapy.storage.migrate import current_revision, downgrade, drift, upgrade
-from ketamine_therapy.storage.repositories import SqlUnitOfWork
-from ketamine_therapy.storage.tables import ScaleResultRow
+from ketamine_therapy.storage.tables.accounts import LoginSessionRow, QuestionnaireLinkRow, UserRow
+from ketamine_therapy.storage.tables.administration import AuditRow
+from ketamine_therapy.storage.tables.patients import ScaleResultRow
+from ketamine_therapy.storage.unit_of_work import SqlUnitOfWork
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
@@ -77,7 +74,7 @@ def test_migration_0004_up_down_up_without_drift(database_url: str) -> None:
     engine = make_engine(database_url)
     upgrade(engine)
     assert {"users", "auth_sessions", "questionnaire_links"} <= set(inspect(engine).get_table_names())
-    assert drift(engine) == []  # the migrated tables match account_tables exactly
+    assert drift(engine) == []  # the migrated tables match storage.tables exactly
     downgrade(engine, "0003")
     assert current_revision(engine) == "0003"
     assert not {"users", "auth_sessions", "questionnaire_links"} & set(inspect(engine).get_table_names())
@@ -134,35 +131,35 @@ def test_session_token_is_stored_hashed_and_expires_when_idle(engine: Engine, ne
     create_user(new_uow(), SYSTEM, "nurse.kim", Role.NURSE, password=PASSWORD)
     clock = Clock()
     actor = authenticate(new_uow(), "nurse.kim", PASSWORD, "10.0.0.1", clock=clock)
-    token, csrf = start_session(new_uow(), actor, clock=clock)
+    token, csrf = start_login_session(new_uow(), actor, clock=clock)
     with engine.connect() as conn:
-        row = conn.execute(select(AuthSessionRow)).one()
+        row = conn.execute(select(LoginSessionRow)).one()
     assert row.token_hash == hashlib.sha256(token.encode()).hexdigest() != token
     assert (row.csrf_token, row.expires_at, row.user_id) == (csrf, T0 + timedelta(hours=12), actor.user_id)
     clock.now += timedelta(minutes=14)
-    resolved, csrf_again = resolve_session(new_uow(), token, "10.0.0.2", clock=clock)
+    resolved, csrf_again = resolve_login_session(new_uow(), token, "10.0.0.2", clock=clock)
     assert (resolved.username, resolved.role, resolved.source, resolved.user_id) == (
         "nurse.kim", Role.NURSE, "10.0.0.2", actor.user_id
     )  # fmt: skip
     assert csrf_again == csrf
     with engine.connect() as conn:
-        assert conn.execute(select(AuthSessionRow.last_seen_at)).scalar_one() == T0 + timedelta(minutes=14)
+        assert conn.execute(select(LoginSessionRow.last_seen_at)).scalar_one() == T0 + timedelta(minutes=14)
     clock.now += timedelta(minutes=16)
     with pytest.raises(SessionExpiredError):
-        resolve_session(new_uow(), token, "10.0.0.2", clock=clock)
-    assert count(engine, AuthSessionRow) == 0
+        resolve_login_session(new_uow(), token, "10.0.0.2", clock=clock)
+    assert count(engine, LoginSessionRow) == 0
 
 
 def test_session_lifetime(new_uow: NewUow) -> None:
     user, _ = create_user(new_uow(), SYSTEM, "nurse.kim", Role.NURSE, password=PASSWORD)
     clock = Clock()
-    token, _ = start_session(new_uow(), user, clock=clock, lifetime=timedelta(minutes=30))
+    token, _ = start_login_session(new_uow(), user, clock=clock, lifetime=timedelta(minutes=30))
     for _ in range(2):
         clock.now += timedelta(minutes=14)
-        resolve_session(new_uow(), token, "10.0.0.1", clock=clock)
+        resolve_login_session(new_uow(), token, "10.0.0.1", clock=clock)
     clock.now += timedelta(minutes=2)
     with pytest.raises(SessionExpiredError):
-        resolve_session(new_uow(), token, "10.0.0.1", clock=clock)
+        resolve_login_session(new_uow(), token, "10.0.0.1", clock=clock)
 
 
 def test_link_is_single_use_and_short_lived(engine: Engine, new_uow: NewUow, patient_id: uuid.UUID) -> None:

@@ -44,7 +44,7 @@ from ketamine_therapy.services.ports import ConflictError
 from ketamine_therapy.services.rems_forms import enroll_patient, form_statuses, mark_submitted
 from ketamine_therapy.services.screenings import screen_patient
 from ketamine_therapy.storage.db import make_session_factory
-from ketamine_therapy.storage.repositories import SqlUnitOfWork
+from ketamine_therapy.storage.unit_of_work import SqlUnitOfWork
 
 
 def _later() -> datetime:

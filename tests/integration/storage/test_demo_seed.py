@@ -10,7 +10,7 @@ from ketamine_therapy.clinic.scales import course_summary
 from ketamine_therapy.clinic.sessions import SessionKind, SessionState
 from ketamine_therapy.services.demo_clinic import seed_demo_clinic
 from ketamine_therapy.storage.db import make_session_factory
-from ketamine_therapy.storage.repositories import SqlUnitOfWork
+from ketamine_therapy.storage.unit_of_work import SqlUnitOfWork
 
 TODAY = date(2026, 11, 20)
 

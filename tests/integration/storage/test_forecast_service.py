@@ -19,7 +19,7 @@ from ketamine_therapy.services.demo_clinic import demo_settings
 from ketamine_therapy.services.forecast import ForecastOptions, parse_candidate, patient_forecast
 from ketamine_therapy.services.patients import record_scale, register_patient
 from ketamine_therapy.storage.db import make_session_factory
-from ketamine_therapy.storage.repositories import SqlUnitOfWork
+from ketamine_therapy.storage.unit_of_work import SqlUnitOfWork
 
 ADMIN = Actor("admin", Role.ADMIN, "127.0.0.1")
 DR = Actor("dr.lee", Role.PRESCRIBER, "127.0.0.1")

@@ -13,18 +13,19 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from ketamine_therapy.clinic.exceptions import InvalidAnswerError
 from ketamine_therapy.clinic.patients import Patient, WeightRecord
 from ketamine_therapy.services.authorization import Actor, Role
-from ketamine_therapy.services.patients import correct_patient, record_scale, register_patient
+from ketamine_therapy.services.patients import correct_patient, patient_history, record_scale, register_patient
 from ketamine_therapy.services.ports import ConflictError, NotFoundError
 from ketamine_therapy.storage.db import make_engine, make_session_factory
-from ketamine_therapy.storage.migrate import current_revision, downgrade, drift, head_revision, upgrade
-from ketamine_therapy.storage.repositories import SqlUnitOfWork
-from ketamine_therapy.storage.tables import PatientRow, ScaleResultRow, WeightRow
+from ketamine_therapy.storage.migrate import SCRIPTS, current_revision, downgrade, drift, head_revision, upgrade
+from ketamine_therapy.storage.tables.patients import PatientRow, ScaleResultRow, WeightRow
+from ketamine_therapy.storage.unit_of_work import SqlUnitOfWork
 
 CLERK = Actor("clerk", Role.ADMIN)
 NURSE = Actor("nurse.kim", Role.NURSE)
@@ -50,12 +51,37 @@ def count(engine: Engine, table: type) -> int:
 def test_migrations_up_down_up_and_no_drift(database_url: str) -> None:
     engine = make_engine(database_url)
     upgrade(engine)
-    assert current_revision(engine) == head_revision() == "0007"
+    assert current_revision(engine) == head_revision() == "0008"
     assert drift(engine) == []
     downgrade(engine, "base")
     assert current_revision(engine) is None
     upgrade(engine)
     assert count(engine, PatientRow) == 0
+    engine.dispose()
+
+
+def test_one_version_table_migration_keeps_patient_histories_both_ways(database_url: str) -> None:
+    """0008 moves patients' versions into ``record_versions`` and back, unchanged, on SQLite and PostgreSQL."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    new_uow = uow_factory(engine)
+    p = patient()
+    register_patient(new_uow(), CLERK, p)
+    correct_patient(new_uow(), CLERK, p.id, 1, reason="typo in the name", given_name="Augusta")
+    before = patient_history(new_uow(), CLERK, p.id)
+    assert [(v.version, v.patient.given_name, v.reason) for v in before] == [
+        (1, "Ada", "registered"), (2, "Augusta", "typo in the name")]  # fmt: skip
+    previous = ScriptDirectory(str(SCRIPTS)).get_revision("0008").down_revision
+    assert isinstance(previous, str)
+    downgrade(engine, previous)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT version, changed_by, reason FROM patient_versions ORDER BY version")).all()
+        moved = conn.execute(text("SELECT count(*) FROM record_versions WHERE entity = 'patient'")).scalar_one()
+    assert [tuple(r) for r in rows] == [(v.version, v.changed_by, v.reason) for v in before]
+    assert moved == 0
+    upgrade(engine)
+    assert patient_history(new_uow(), CLERK, p.id) == before
+    assert drift(engine) == []
     engine.dispose()
 
 
@@ -81,8 +107,8 @@ def test_failed_transaction_leaves_no_partial_rows(engine: Engine) -> None:
     def add_patient_then_violate_a_foreign_key() -> None:
         with new_uow() as uow:
             uow.patients.add(patient(), "nurse.kim", "registered")  # flushed inside the transaction ...
-            uow.session.add(WeightRow(patient_id=uuid.uuid4(), measured_on=date(2026, 1, 1), weight_kg=70.0))
-            uow.session.flush()  # ... then a foreign-key violation
+            uow.db.add(WeightRow(patient_id=uuid.uuid4(), measured_on=date(2026, 1, 1), weight_kg=70.0))
+            uow.db.flush()  # ... then a foreign-key violation
             uow.commit()
 
     with pytest.raises(IntegrityError):
@@ -155,7 +181,7 @@ WRITER = textwrap.dedent(
 
     CLERK = Actor("clerk", Role.ADMIN)
     from ketamine_therapy.storage.db import make_engine, make_session_factory
-    from ketamine_therapy.storage.repositories import SqlUnitOfWork
+    from ketamine_therapy.storage.unit_of_work import SqlUnitOfWork
     factory = make_session_factory(make_engine(sys.argv[1]))
     for i in range(5):
         register_patient(SqlUnitOfWork(factory), CLERK, Patient(f"P{i}", "Committed", date(1990, 1, 1), "male"))

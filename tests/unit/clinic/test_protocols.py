@@ -8,18 +8,16 @@ from itertools import pairwise
 import pytest
 
 from ketamine_therapy.clinic.exceptions import ClinicError, InvalidAnswerError
-from ketamine_therapy.clinic.protocols import (
+from ketamine_therapy.clinic.protocols.boosters import BoosterRules, recommend_booster
+from ketamine_therapy.clinic.protocols.calendar import TreatmentPlan, plan_sessions
+from ketamine_therapy.clinic.protocols.templates import (
     IM_TEMPLATE,
     IV_ACUTE_SERIES,
     SPRAVATO_MDSI,
     SPRAVATO_TRD,
     TEMPLATES,
-    BoosterRules,
     ProtocolKind,
     ProtocolStep,
-    TreatmentPlan,
-    plan_sessions,
-    recommend_booster,
 )
 from ketamine_therapy.pharmacology.regimen import IV_ACUTE_SERIES_DAYS, spravato_trd_schedule
 

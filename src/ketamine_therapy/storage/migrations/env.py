@@ -5,11 +5,13 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, engine_from_config, pool
 
-from ketamine_therapy.storage import (
-    account_tables,  # noqa: F401 - registers the account tables
-    clinic_tables,  # noqa: F401 - registers the clinic tables
+from ketamine_therapy.storage.tables import (  # noqa: F401 - registers every table on Base.metadata
+    Base,
+    accounts,
+    administration,
+    patients,
+    treatment,
 )
-from ketamine_therapy.storage.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -15,7 +15,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ..services.accounts import SessionExpiredError, resolve_session
+from ..services.accounts.errors import SessionExpiredError
+from ..services.accounts.login_sessions import resolve_login_session
 from ..services.authorization import Actor
 from .context import AppContext, client_address, context
 
@@ -47,6 +48,12 @@ def _token(request: Request, credentials: HTTPAuthorizationCredentials | None) -
     return request.cookies.get(COOKIE, ""), True
 
 
+def request_token(request: Request) -> str:
+    """The login-session token of a request: the bearer token, else the session cookie (``""``: none)."""
+    header = request.headers.get("authorization", "")
+    return header.split(" ", 1)[1] if header.lower().startswith("bearer ") else request.cookies.get(COOKIE, "")
+
+
 def check_csrf(request: Request, caller: Caller, form_token: str | None = None) -> None:
     """Refuse a cookie-authenticated change without the right CSRF token."""
     if not caller.by_cookie or request.method in SAFE_METHODS:
@@ -66,7 +73,7 @@ def caller(
     if not token:
         raise SessionExpiredError()
     idle = timedelta(minutes=ctx.settings.idle_minutes)
-    actor, csrf = resolve_session(ctx.new_uow(), token, client_address(request), idle=idle)
+    actor, csrf = resolve_login_session(ctx.new_uow(), token, client_address(request), idle=idle)
     return Caller(actor, csrf, by_cookie)
 
 

@@ -10,13 +10,14 @@
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import PageRenderer, Problem, problem_response
+from .problems import PageRenderer, Problem, problem_response
 
 logger = logging.getLogger("ketamine_therapy.errors")
 
@@ -35,8 +36,9 @@ SERVER_ERROR = Problem(500, "server-error", "Internal error", "an unexpected err
                        "details for the administrator")  # fmt: skip
 
 
-class EdgeMiddleware:
-    """Security headers on every response and unexpected errors as a logged 500 (type only)."""
+class HttpMiddleware(ABC):
+    """An ASGI middleware of HTTP requests (other scopes, e.g. lifespan, pass through) that can answer a problem
+    as JSON under ``/api`` or as the page ``render_page`` draws."""
 
     def __init__(self, app: ASGIApp, render_page: PageRenderer) -> None:
         self.app = app
@@ -46,6 +48,17 @@ class EdgeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.handle(scope, receive, send)
+
+    @abstractmethod
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Process one HTTP request."""
+
+
+class EdgeMiddleware(HttpMiddleware):
+    """Security headers on every response and unexpected errors as a logged 500 (type only)."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def send_secured(message: Message) -> None:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from ..clinic.exceptions import InvalidAnswerError
-from .authorization import Role
+from ...clinic.exceptions import InvalidAnswerError
+from ..authorization import Role
 
 USERNAME = re.compile(r"[a-z0-9._-]{3,64}")
 """Allowed usernames: 3-64 characters of lower-case letters, digits, ``.``, ``_`` and ``-``."""
@@ -64,7 +64,7 @@ class User:
 
 
 @dataclass(frozen=True)
-class AuthSession:
+class LoginSession:
     """A server-side login session (web cookie or API bearer token), stored by the SHA-256 of its token."""
 
     token_hash: str
@@ -112,11 +112,11 @@ class UserRepository(Protocol):
     def has_active_admin(self) -> bool: ...
 
 
-class AuthSessionRepository(Protocol):
+class LoginSessionRepository(Protocol):
     """Login sessions by token hash."""
 
-    def add(self, session: AuthSession) -> None: ...
-    def get(self, token_hash: str) -> AuthSession | None: ...
+    def add(self, session: LoginSession) -> None: ...
+    def get(self, token_hash: str) -> LoginSession | None: ...
     def touch(self, token_hash: str, last_seen_at: datetime) -> None: ...
     def delete(self, token_hash: str) -> None: ...
     def delete_for_user(self, user_id: uuid.UUID) -> int:

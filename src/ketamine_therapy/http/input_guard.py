@@ -17,9 +17,10 @@ from collections.abc import Iterator
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
-from .errors import PageRenderer, Problem, problem_response
+from .middleware import HttpMiddleware
+from .problems import Problem, answer
 
 FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 """Control characters except tab, LF and CR; DEL; unpaired surrogates."""
@@ -61,18 +62,11 @@ def first_bad_text(path: str, query: str, content_type: str, body: bytes) -> str
     return next((where or "body" for where, text in candidates if FORBIDDEN.search(text)), None)
 
 
-class InputGuardMiddleware:
+class InputGuardMiddleware(HttpMiddleware):
     """Refuse a request whose body is too large (413) or whose text holds a control character or an unpaired
     surrogate (422, field named)."""
 
-    def __init__(self, app: ASGIApp, render_page: PageRenderer) -> None:
-        self.app = app
-        self.render_page = render_page
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope["headers"])
         content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
         body = b""
@@ -109,6 +103,4 @@ class InputGuardMiddleware:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, problem: Problem) -> None:
         """Answer with ``problem``: problem+json on the API, the error page on the web."""
-        path = scope.get("path", "")
-        response = problem_response(problem) if path.startswith("/api/") else self.render_page(Request(scope), problem)
-        await response(scope, receive, send)
+        await answer(Request(scope), problem, self.render_page)(scope, receive, send)

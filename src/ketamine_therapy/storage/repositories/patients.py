@@ -1,42 +1,29 @@
-"""SQLAlchemy repositories and unit of work implementing services.ports."""
+"""SQLAlchemy repositories of patients' records (services.ports.patients)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from ..clinic.patients import ConsentRecord, Patient, WeightRecord
-from ..clinic.records import RecordedScale
-from ..clinic.scales import ScaleResult
-from ..services.account_ports import AuthSessionRepository, QuestionnaireLinkRepository, UserRepository
-from ..services.ports import NotFoundError, PatientRepository, PatientVersion, ScaleRepository, StaleVersionError
-from ..services.record_ports import (
-    AuditLog,
-    CoverageRepository,
-    PlanRepository,
-    RemsRepository,
-    ScreeningRepository,
-    SessionRepository,
-    SettingsRepository,
+from ...clinic.costs import Coverage
+from ...clinic.patients import ConsentRecord, Patient, WeightRecord
+from ...clinic.records import RecordedScale
+from ...clinic.scales import ScaleResult
+from ...clinic.screening import ScreeningInput, ScreeningReport
+from ...services.ports import StaleVersionError
+from ...services.ports.patients import (
+    PatientVersion,
+    ScreeningRecord,
 )
-from .account_repositories import SqlAuthSessionRepository, SqlQuestionnaireLinkRepository, SqlUserRepository
-from .clinic_repositories import (
-    SqlAuditLog,
-    SqlCoverageRepository,
-    SqlPlanRepository,
-    SqlRemsRepository,
-    SqlScreeningRepository,
-    SqlSessionRepository,
-    SqlSettingsRepository,
-)
-from .db import store_conflict, store_conflicts
-from .tables import PatientRow, PatientVersionRow, ScaleResultRow, WeightRow
+from ..db import store_conflicts
+from ..documents import dump, load
+from ..tables.patients import CoverageRow, PatientRow, ScaleResultRow, ScreeningRow, WeightRow
+from .versions import VersionedRepository, check_version, get_row, put_patient_document
 
 
 def _snapshot(patient: Patient) -> dict[str, object]:
@@ -85,49 +72,34 @@ def _patient(row: PatientRow, weights: Sequence[WeightRow]) -> Patient:
     )
 
 
-class SqlPatientRepository:
-    """Patients in the ``patients`` and ``weights`` tables."""
+class SqlPatientRepository(VersionedRepository):
+    """Patients in the ``patients`` and ``weights`` tables; their versions in ``record_versions``."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    entity = "patient"
 
     def add(self, patient: Patient, by: str, reason: str) -> None:
         now = datetime.now(UTC)
-        self.session.add(
+        self.db.add(
             PatientRow(id=patient.id, given_name=patient.given_name, family_name=patient.family_name,
                        date_of_birth=patient.date_of_birth, sex=patient.sex, email=patient.email,
                        phone=patient.phone, consents=_consents(patient), created_at=now, updated_at=now)
         )  # fmt: skip
-        self.session.flush()
+        self.db.flush()
         for w in patient.weights:
-            self.session.add(WeightRow(patient_id=patient.id, measured_on=w.measured_on, weight_kg=w.weight_kg))
-        self.session.flush()
-        self._record_version(patient, 1, now, by, reason)
-
-    def _record_version(self, patient: Patient, version: int, at: datetime, by: str, reason: str) -> None:
-        self.session.add(
-            PatientVersionRow(patient_id=patient.id, version=version, snapshot=_snapshot(patient), changed_at=at,
-                              changed_by=by, reason=reason)
-        )  # fmt: skip
-        self.session.flush()
+            self.db.add(WeightRow(patient_id=patient.id, measured_on=w.measured_on, weight_kg=w.weight_kg))
+        self.db.flush()
+        self._version(patient.id, 1, _snapshot(patient), by, reason, at=now)
+        self.db.flush()
 
     def history(self, patient_id: uuid.UUID) -> Sequence[PatientVersion]:
-        rows = self.session.scalars(
-            select(PatientVersionRow)
-            .where(PatientVersionRow.patient_id == patient_id)
-            .order_by(PatientVersionRow.version)
-        ).all()
-        return [PatientVersion(r.version, _from_snapshot(r.snapshot, patient_id), r.changed_at, r.changed_by, r.reason)
-                for r in rows]  # fmt: skip
+        return [PatientVersion(v.version, _from_snapshot(v.snapshot, patient_id), v.changed_at, v.changed_by, v.reason)
+                for v in self.history_of(patient_id)]  # fmt: skip
 
     def _row(self, patient_id: uuid.UUID) -> PatientRow:
-        row = self.session.get(PatientRow, patient_id)
-        if row is None:
-            raise NotFoundError(f"patient {patient_id}")
-        return row
+        return get_row(self.db, PatientRow, patient_id, f"patient {patient_id}")
 
     def _weights(self, patient_id: uuid.UUID) -> Sequence[WeightRow]:
-        return self.session.scalars(select(WeightRow).where(WeightRow.patient_id == patient_id)).all()
+        return self.db.scalars(select(WeightRow).where(WeightRow.patient_id == patient_id)).all()
 
     def get(self, patient_id: uuid.UUID) -> tuple[Patient, int]:
         row = self._row(patient_id)
@@ -144,14 +116,15 @@ class SqlPatientRepository:
         known = {(w.measured_on, w.weight_kg) for w in self._weights(patient.id)}
         for w in patient.weights:
             if (w.measured_on, w.weight_kg) not in known:
-                self.session.add(WeightRow(patient_id=patient.id, measured_on=w.measured_on, weight_kg=w.weight_kg))
+                self.db.add(WeightRow(patient_id=patient.id, measured_on=w.measured_on, weight_kg=w.weight_kg))
         with store_conflicts(f"patient {patient.id}"):  # a concurrent writer committed in between
-            self.session.flush()
-        self._record_version(patient, row.version, row.updated_at, by, reason)
+            self.db.flush()
+        self._version(patient.id, row.version, _snapshot(patient), by, reason, at=row.updated_at)
+        self.db.flush()
         return row.version
 
     def list(self, limit: int = 100, offset: int = 0) -> Sequence[Patient]:
-        rows = self.session.scalars(
+        rows = self.db.scalars(
             select(PatientRow).order_by(PatientRow.family_name, PatientRow.given_name).limit(limit).offset(offset)
         ).all()
         return [_patient(r, self._weights(r.id)) for r in rows]
@@ -160,17 +133,17 @@ class SqlPatientRepository:
 class SqlScaleRepository:
     """Recorded scales in ``scale_results`` (item-level answers as JSON)."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, db: Session) -> None:
+        self.db = db
 
     def add(self, record: RecordedScale) -> None:
         r = record.result
-        self.session.add(
+        self.db.add(
             ScaleResultRow(id=record.id, patient_id=record.patient_id, scale_id=r.scale_id, taken_on=record.taken_on,
                            answers=list(r.answers), total=r.total, band=r.band, flags=sorted(r.flags),
                            recorded_at=record.recorded_at, recorded_by=record.recorded_by)
         )  # fmt: skip
-        self.session.flush()
+        self.db.flush()
 
     def for_patient(self, patient_id: uuid.UUID) -> Sequence[RecordedScale]:
         return self._records(select(ScaleResultRow).where(ScaleResultRow.patient_id == patient_id))
@@ -179,9 +152,9 @@ class SqlScaleRepository:
         return self._records(select(ScaleResultRow).where(ScaleResultRow.taken_on >= day))
 
     def _records(self, query: Select[Any]) -> Sequence[RecordedScale]:
-        from ..clinic.scales import score
+        from ...clinic.scales import score
 
-        rows = self.session.scalars(query.order_by(ScaleResultRow.taken_on, ScaleResultRow.recorded_at)).all()
+        rows = self.db.scalars(query.order_by(ScaleResultRow.taken_on, ScaleResultRow.recorded_at)).all()
         out = []
         for row in rows:
             result: ScaleResult = score(row.scale_id, row.answers)  # re-derived from the stored items
@@ -189,50 +162,49 @@ class SqlScaleRepository:
         return out
 
 
-class SqlUnitOfWork:
-    """One database transaction per ``with`` block; without ``commit()`` everything rolls back."""
+class SqlScreeningRepository:
+    """Screenings (input and report as documents)."""
 
-    patients: PatientRepository
-    scales: ScaleRepository
-    screenings: ScreeningRepository
-    plans: PlanRepository
-    sessions: SessionRepository
-    rems: RemsRepository
-    coverages: CoverageRepository
-    settings: SettingsRepository
-    audit: AuditLog
-    users: UserRepository
-    auth_sessions: AuthSessionRepository
-    questionnaire_links: QuestionnaireLinkRepository
+    def __init__(self, db: Session) -> None:
+        self.db = db
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
-        self.session_factory = session_factory
+    def add(self, record: ScreeningRecord) -> None:
+        self.db.add(
+            ScreeningRow(id=record.id, patient_id=record.patient_id, screened_on=record.screened_on,
+                         route=record.input.route, input=dump(record.input), report=dump(record.report),
+                         recorded_at=record.recorded_at, recorded_by=record.recorded_by)
+        )  # fmt: skip
+        self.db.flush()
 
-    def __enter__(self) -> Self:
-        self.session = self.session_factory()
-        self.patients = SqlPatientRepository(self.session)
-        self.scales = SqlScaleRepository(self.session)
-        self.screenings = SqlScreeningRepository(self.session)
-        self.plans = SqlPlanRepository(self.session)
-        self.sessions = SqlSessionRepository(self.session)
-        self.rems = SqlRemsRepository(self.session)
-        self.coverages = SqlCoverageRepository(self.session)
-        self.settings = SqlSettingsRepository(self.session)
-        self.audit = SqlAuditLog(self.session)
-        self.users = SqlUserRepository(self.session)
-        self.auth_sessions = SqlAuthSessionRepository(self.session)
-        self.questionnaire_links = SqlQuestionnaireLinkRepository(self.session)
-        return self
+    def for_patient(self, patient_id: uuid.UUID) -> Sequence[ScreeningRecord]:
+        rows = self.db.scalars(
+            select(ScreeningRow)
+            .where(ScreeningRow.patient_id == patient_id)
+            .order_by(ScreeningRow.screened_on, ScreeningRow.recorded_at)
+        ).all()
+        return [
+            ScreeningRecord(r.id, r.patient_id, r.screened_on, load(ScreeningInput, r.input),
+                            load(ScreeningReport, r.report), r.recorded_at, r.recorded_by)
+            for r in rows
+        ]  # fmt: skip
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.session.rollback()
-        self.session.close()
-        conflict = store_conflict(exc, "the record")
-        if conflict is not None:  # a concurrent writer won, whichever flush found out
-            raise conflict from exc
 
-    def commit(self) -> None:
-        with store_conflicts("a record"):
-            self.session.commit()
+class SqlCoverageRepository:
+    """Patients' insurance coverage."""
+
+    def __init__(self, db: Session) -> None:
+        self.db = db
+
+    def get(self, patient_id: uuid.UUID) -> Coverage | None:
+        row = self.db.get(CoverageRow, patient_id)
+        return None if row is None else load(Coverage, row.data)
+
+    def version(self, patient_id: uuid.UUID) -> int:
+        row = self.db.get(CoverageRow, patient_id)
+        return 0 if row is None else row.version
+
+    def put(self, patient_id: uuid.UUID, coverage: Coverage, by: str, expected_version: int) -> int:
+        check_version(f"coverage of patient {patient_id}", self.version(patient_id), expected_version)
+        with store_conflicts(f"coverage of patient {patient_id}"):
+            put_patient_document(self.db, CoverageRow, "coverage", patient_id, dump(coverage), by)
+        return self.version(patient_id)

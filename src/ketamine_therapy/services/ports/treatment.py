@@ -1,8 +1,4 @@
-"""Ports for the clinic's records (screenings, plans, sessions, REMS, coverage, settings, audit log).
-
-Every ``update`` takes the version the caller read and raises ``ConflictError`` if someone else changed the
-record since (optimistic locking); every change is kept as a version with who, when and why.
-"""
+"""Ports of the treatment records: plans, sessions and Spravato REMS enrolments and forms (all versioned)."""
 
 from __future__ import annotations
 
@@ -12,26 +8,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
-from ..clinic.costs import Coverage
-from ..clinic.protocols import TreatmentPlan
-from ..clinic.rems import PatientMonitoringForm, RemsEnrollment
-from ..clinic.screening import ScreeningInput, ScreeningReport
-from ..clinic.sessions import Session
-from ..clinic.settings import ClinicSettings
-from .authorization import AuditEntry
-
-
-@dataclass(frozen=True)
-class ScreeningRecord:
-    """A stored screening: what the clinician entered and what the rules found."""
-
-    id: uuid.UUID
-    patient_id: uuid.UUID
-    screened_on: date
-    input: ScreeningInput
-    report: ScreeningReport
-    recorded_at: datetime
-    recorded_by: str
+from ...clinic.protocols.calendar import TreatmentPlan
+from ...clinic.rems import PatientMonitoringForm, RemsEnrollment
+from ...clinic.sessions import Session
 
 
 @dataclass(frozen=True)
@@ -80,11 +59,6 @@ class RecordVersion:
     reason: str
 
 
-class ScreeningRepository(Protocol):
-    def add(self, record: ScreeningRecord) -> None: ...
-    def for_patient(self, patient_id: uuid.UUID) -> Sequence[ScreeningRecord]: ...
-
-
 class PlanRepository(Protocol):
     def add(self, record: PlanRecord, by: str, reason: str) -> None: ...
     def get(self, plan_id: uuid.UUID) -> PlanRecord: ...
@@ -108,26 +82,3 @@ class RemsRepository(Protocol):
     def get_form(self, form_id: uuid.UUID) -> RemsFormRecord: ...
     def update_form(self, record: RemsFormRecord, expected_version: int, by: str, reason: str) -> int: ...
     def forms(self, patient_id: uuid.UUID | None = None) -> Sequence[RemsFormRecord]: ...
-
-
-class CoverageRepository(Protocol):
-    def get(self, patient_id: uuid.UUID) -> Coverage | None: ...
-    def version(self, patient_id: uuid.UUID) -> int:
-        """The stored coverage's version (0: none recorded yet)."""
-        ...
-
-    def put(self, patient_id: uuid.UUID, coverage: Coverage, by: str, expected_version: int) -> int:
-        """Store the coverage if it is still at ``expected_version`` (else ``StaleVersionError``); the new version."""
-        ...
-
-
-class SettingsRepository(Protocol):
-    def get(self) -> tuple[ClinicSettings, int]: ...
-    def put(self, settings: ClinicSettings, expected_version: int | None, by: str, reason: str) -> int: ...
-
-
-class AuditLog(Protocol):
-    def append(self, entry: AuditEntry) -> None: ...
-    def entries(
-        self, limit: int = 100, offset: int = 0, patient_id: uuid.UUID | None = None
-    ) -> Sequence[AuditEntry]: ...

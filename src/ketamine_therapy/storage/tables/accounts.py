@@ -1,7 +1,4 @@
-"""Tables of user accounts, login sessions and questionnaire links (migration 0004).
-
-No secret is stored in the clear: ``users.password_hash`` is argon2id, the token columns hold SHA-256 digests.
-"""
+"""Tables of user accounts, login sessions and questionnaire links (hashes only, never a secret in the clear)."""
 
 from __future__ import annotations
 
@@ -11,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .tables import Base, UTCDateTime
+from . import Base, UTCDateTime
 
 
 class UserRow(Base):
@@ -30,7 +27,7 @@ class UserRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class AuthSessionRow(Base):
+class LoginSessionRow(Base):
     """A server-side login session, found by the SHA-256 of its token."""
 
     __tablename__ = "auth_sessions"

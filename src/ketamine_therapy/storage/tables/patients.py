@@ -1,46 +1,22 @@
-"""Tables (SQLAlchemy 2 declarative). Row classes are not the domain model: see mappers.py."""
+"""Tables of patients' records: patients and their versions, weights, scales, screenings and coverage."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, Float, ForeignKey, Integer, MetaData, String, TypeDecorator, Uuid
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime: store timezone-aware UTC values")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class Base(DeclarativeBase):
-    """Declarative base with constraint names that match on SQLite and PostgreSQL."""
-
-    metadata = MetaData(naming_convention=NAMING)
+from . import Base, UTCDateTime
 
 
 class PatientRow(Base):
@@ -91,15 +67,29 @@ class ScaleResultRow(Base):
     recorded_by: Mapped[str] = mapped_column(String(100))
 
 
-class PatientVersionRow(Base):
-    """Every version of a patient's record, never deleted: who changed it, when and why."""
+class ScreeningRow(Base):
+    """A screening: the clinician's input and the report the rules produced."""
 
-    __tablename__ = "patient_versions"
+    __tablename__ = "screenings"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"), index=True)
-    version: Mapped[int] = mapped_column(Integer)
-    snapshot: Mapped[dict[str, object]] = mapped_column(JSON)
-    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    changed_by: Mapped[str] = mapped_column(String(100))
-    reason: Mapped[str] = mapped_column(String(500))
+    screened_on: Mapped[date] = mapped_column(Date)
+    route: Mapped[str] = mapped_column(String(32))
+    input: Mapped[dict[str, object]] = mapped_column(JSON)
+    report: Mapped[dict[str, object]] = mapped_column(JSON)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+
+
+class CoverageRow(Base):
+    """A patient's insurance coverage (absent = self-pay)."""
+
+    __tablename__ = "coverages"
+
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    data: Mapped[dict[str, object]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's mapper configuration

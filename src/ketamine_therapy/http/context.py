@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 
 from ..config import Settings
-from ..services.accounts import LoginRateLimiter
+from ..services.accounts.rate_limit import LoginRateLimiter
 from ..services.clock import Clock, utc_now
 from ..services.jobs import JobRunner
 from ..services.ports import UnitOfWork

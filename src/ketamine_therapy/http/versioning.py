@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Header, Response
 
-from .errors import PreconditionRequiredError
+from .problems import PreconditionRequiredError
 
 
 def expected_version(

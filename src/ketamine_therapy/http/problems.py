@@ -15,11 +15,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..clinic.exceptions import ClinicError, InvalidAnswerError
+from ..clinic.exceptions import ClinicError
 from ..clinic.rems import EnrollmentRequiredError
 from ..clinic.sessions import InvalidTransitionError, OverrideRequiredError, UnmetCriteriaError
-from ..pharmacology.exceptions import InvalidInputError
-from ..services.accounts import (
+from ..errors import FieldError
+from ..services.accounts.errors import (
     AccountLockedError,
     AuthenticationError,
     LinkInvalidError,
@@ -56,14 +56,14 @@ class Problem:
                 **self.extra}  # fmt: skip
 
 
-def _field(exc: InvalidAnswerError | InvalidInputError) -> dict[str, object]:
+def _field(exc: FieldError) -> dict[str, object]:
     return {"field": exc.field, "allowed": exc.allowed}
 
 
 def problem_of(exc: Exception) -> Problem | None:
     """The problem an exception stands for (``None`` for an unexpected error: a 500)."""
     match exc:
-        case InvalidAnswerError() | InvalidInputError():
+        case FieldError():  # the clinic's and the pharmacology core's field errors alike
             return Problem(422, "invalid-input", "Invalid input", str(exc), _field(exc))
         case OverrideRequiredError():
             return Problem(422, "override-required", "Override required", str(exc),
@@ -148,13 +148,18 @@ def _audit_refusal(request: Request, exc: Exception) -> None:
     audit_refusal(request.app.state.context.new_uow(), exc.actor, what, patient_id)
 
 
+def answer(request: Request, problem: Problem, render_page: PageRenderer) -> Response:
+    """The problem as problem+json under ``/api``, else as the page ``render_page`` draws."""
+    if request.url.path.startswith("/api/"):
+        return problem_response(problem)
+    return render_page(request, problem)
+
+
 def install_errors(app: FastAPI, render_page: PageRenderer) -> None:
     """Map domain and service errors to problem+json under ``/api`` and to ``render_page`` elsewhere."""
 
     def respond(request: Request, problem: Problem) -> Response:
-        if request.url.path.startswith("/api/"):
-            return problem_response(problem)
-        return render_page(request, problem)
+        return answer(request, problem, render_page)
 
     async def on_error(request: Request, exc: Exception) -> Response:
         problem = problem_of(exc)
@@ -175,7 +180,7 @@ def install_errors(app: FastAPI, render_page: PageRenderer) -> None:
         assert isinstance(exc, RequestValidationError)
         return respond(request, _validation_problem(exc))
 
-    for kind in (ClinicError, InvalidInputError, PermissionDeniedError, CsrfError, RateLimitedError,
+    for kind in (ClinicError, FieldError, PermissionDeniedError, CsrfError, RateLimitedError,
                  AuthenticationError, SessionExpiredError, LinkInvalidError, NotConfiguredError, NotFoundError,
                  UnknownJobError, ConflictError, PreconditionRequiredError, OverflowError):  # fmt: skip
         app.add_exception_handler(kind, on_error)
