@@ -1,4 +1,5 @@
-"""Treatment protocols as editable templates, checked against the label rules of their kind (clinical.md §1a for Spravato, §1b for IV and IM).
+"""Treatment protocols as editable templates, checked against the label rules of their kind (clinical.md §1a for
+Spravato, §1b for IV and IM).
 
 IM ketamine dosing norms are UNVERIFIED (§1b), so the IM template has no steps and no dose; a clinic adds its own
 steps with :meth:`Protocol.with_changes`. The EU/HK label's 28 mg start for age >=65 (non-US label) is not encoded.
