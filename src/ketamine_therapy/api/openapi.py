@@ -41,15 +41,21 @@ def _problem(description: str) -> dict[str, Any]:
 
 
 def _repair(node: object) -> None:
-    """Make pydantic's schemas valid OpenAPI 3.1 and true to the wire: ``format: time`` -> ``partial-time`` (the
-    clinic's local times carry no UTC offset, which JSON Schema's ``time`` requires); a tuple's ``items: [...]``
-    -> ``prefixItems`` (the 2020-12 spelling)."""
+    """Make pydantic's schemas valid OpenAPI 3.1, true to the wire and checkable by the test tools:
+    ``format: time`` -> ``partial-time`` (the clinic's local times carry no UTC offset, which JSON Schema's ``time``
+    requires); a tuple (``prefixItems``, or ``items: [...]``) -> ``items: {anyOf: [...]}`` with its fixed length and
+    the positions in the description, because schemathesis' response validator rejects ``prefixItems``."""
     if isinstance(node, dict):
         if node.get("format") == "time":
             node["format"] = "partial-time"
-        if isinstance(node.get("items"), list):
-            node["prefixItems"] = node.pop("items")
-            node["items"] = False
+        positions = node.pop("prefixItems", None)
+        if positions is None and isinstance(node.get("items"), list):
+            positions = node.pop("items")
+        if positions is not None:
+            node["items"] = {"anyOf": positions}
+            node["minItems"] = node["maxItems"] = len(positions)
+            order = ", ".join(str(p.get("title") or p.get("format") or p.get("type", "value")) for p in positions)
+            node["description"] = f"{node.get('description', '')} (in this order: {order})".strip()
         for value in node.values():
             _repair(value)
     elif isinstance(node, list):

@@ -107,3 +107,14 @@ def test_stateful_workflows_cause_no_server_error(fuzz_api: Api, tmp_path: Path)
                                    deadline=None, derandomize=True, database=None,
                                    suppress_health_check=list(HealthCheck)))  # fmt: skip
     assert len(set(calls)) >= 20, sorted(set(calls))  # the chains reached most operations (35 when measured)
+
+
+def test_tuple_shaped_bodies_validate_against_the_schema(fuzz_api: Api) -> None:
+    """Course and booster answers hold (date, score) pairs: their schema must be one schemathesis can check (it
+    rejected ``prefixItems``, which a stateful walk reaching a real patient's course would hit)."""
+    schema = schemathesis.openapi.from_asgi("/api/openapi.json", fuzz_api.client.app)
+    for path in ("/api/v1/patients/{patient_id}/course", "/api/v1/patients/{patient_id}/booster"):
+        case = schema[path]["GET"].Case(path_parameters={"patient_id": str(fuzz_api.patient_ids[0])})
+        response = case.call(headers=fuzz_api.headers("prescriber"))
+        assert response.status_code == 200, (path, response.text)
+        case.validate_response(response, checks=[response_schema_conformance])
