@@ -267,8 +267,8 @@ def test_results_of_unfinished_or_other_jobs_are_refused(runner: JobRunner) -> N
 
 
 def test_the_simulation_and_trial_charts_are_pngs_800_px_wide(runner: JobRunner) -> None:
-    from ketamine_therapy.charts import pk_report_png
-    from ketamine_therapy.trial_charts import trial_png
+    from ketamine_therapy.plots.pk import pk_report_png
+    from ketamine_therapy.plots.trials import trial_png
 
     report = run_simulation(RESEARCHER, SimulationRequest(n_subjects=20, hours=4, seed=2))
     job_id = start_trial(RESEARCHER, runner, json.dumps(example_spec("han_2016_single_infusion", 50)), "json")

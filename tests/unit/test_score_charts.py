@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from ketamine_therapy.score_charts import ForecastOverlay, score_course_figure, score_course_png
+from ketamine_therapy.plots.scores import ForecastOverlay, score_course_figure, score_course_png
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 START = date(2025, 3, 3)

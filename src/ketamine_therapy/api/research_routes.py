@@ -7,13 +7,13 @@ from typing import Any, Literal
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
-from ..charts import pk_report_png
 from ..http.auth import ActorDep, ContextDep
+from ..plots.pk import pk_report_png
+from ..plots.trials import trial_png
 from ..services import research
 from ..services.authorization import Permission
 from ..services.jobs import JobStatus
 from ..services.research_data import DeidentifiedCourse, deidentified_courses
-from ..trial_charts import trial_png
 from ..validation.trial_spec import MAX_SPEC_CHARS, read_trial_spec
 
 router = APIRouter(tags=["research"])

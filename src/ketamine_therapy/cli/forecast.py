@@ -152,9 +152,9 @@ def _plot(path: Path, pid: str, request: ForecastRequest, result: Forecast) -> N
     """The scale's scores, the forecast band and the relapse risk as a PNG, in days after the first record."""
     from datetime import datetime, timedelta
 
-    from ..charts import FILE_DPI, figure_png
     from ..clinic.scales import get_scale
-    from ..score_charts import ForecastOverlay, score_course_figure
+    from ..plots.figure import FILE_DPI, figure_png
+    from ..plots.scores import ForecastOverlay, score_course_figure
     from ..services.forecast import ENGINE_SCALES
 
     nominal = datetime(2000, 1, 1)  # noqa: DTZ001 - the table's hours on a nominal, naive calendar (axis in days)

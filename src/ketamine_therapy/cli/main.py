@@ -148,7 +148,7 @@ def _print_report(report: PKReport) -> None:
 
 def _emit(report: PKReport, as_json: bool, plot: Path | None) -> None:
     if plot is not None:
-        from ..charts import plot_pk_report
+        from ..plots.pk import plot_pk_report
 
         plot_pk_report(report, plot)
     if as_json:

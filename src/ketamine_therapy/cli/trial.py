@@ -81,7 +81,7 @@ def run(
             size = DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size
             result = run_trial(trial, workers, scheduler, progress, size, uncertainty=uncertainty)
     if plot is not None:
-        from ..trial_charts import plot_trial
+        from ..plots.trials import plot_trial
 
         plot_trial(result, plot)
     if as_json:

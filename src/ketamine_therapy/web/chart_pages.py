@@ -22,7 +22,7 @@ from ..clinic.exceptions import InvalidAnswerError
 from ..clinic.scales import SCALES, get_scale
 from ..clinic.screening import SRC_MAUDSLEY, SRC_THASE_RUSH, SRC_TRD
 from ..clinic.sessions import SessionKind
-from ..score_charts import ForecastOverlay, score_course_png
+from ..plots.scores import ForecastOverlay, score_course_png
 from ..services.accounts.questionnaire_links import LINK_SCALES, create_questionnaire_link, questionnaire_link_url
 from ..services.authorization import Actor, Permission
 from ..services.billing import course_cost_of, coverage_of, plan_estimate

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse
 
 from ..clinic.exceptions import InvalidAnswerError
 from ..pharmacology.exceptions import InvalidInputError
-from ..score_charts import ForecastOverlay
+from ..plots.scores import ForecastOverlay
 from ..services.authorization import Actor, Permission
 from ..services.forecast import FORECAST_SCALES, ForecastOptions, PatientForecast, patient_forecast
 from ..services.patients import get_patient

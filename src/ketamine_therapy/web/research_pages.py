@@ -23,7 +23,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from ..charts import pk_report_png
 from ..clinic.exceptions import InvalidAnswerError
 from ..errors import FieldError
 from ..http.auth import Caller
@@ -32,13 +31,14 @@ from ..pharmacology.exceptions import InvalidInputError
 from ..pharmacology.models import drugs, list_models
 from ..pharmacology.trials import Estimate, TrialResult
 from ..pharmacology.trials.example_specs import example_specs
+from ..plots.pk import pk_report_png
+from ..plots.trials import trial_png
 from ..services import research
 from ..services.authorization import Permission
 from ..services.clinic_settings import get_settings
 from ..services.jobs import JobStatus
 from ..services.pk_report import DISCLAIMER, PKReport
 from ..services.research_data import DeidentifiedCourse, deidentified_courses
-from ..trial_charts import trial_png
 from ..validation.trial_spec import read_spec_document, read_trial_spec
 from .base import CallerDep, ContextDep, form_actor, render
 from .forms import TextFormDep

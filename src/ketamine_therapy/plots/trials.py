@@ -7,9 +7,9 @@ from pathlib import Path
 from matplotlib import rcParams
 from matplotlib.figure import Figure
 
-from .charts import FILE_DPI, LABEL_SIZE, LEGEND_SIZE, NOTE_SIZE, TICK_SIZE, TITLE_SIZE, WEB_DPI, figure_png, new_figure
-from .pharmacology.trials import TrialResult
-from .services.pk_report import DISCLAIMER
+from ..pharmacology.trials import TrialResult
+from ..services.pk_report import DISCLAIMER
+from .figure import FILE_DPI, LABEL_SIZE, LEGEND_SIZE, NOTE_SIZE, TICK_SIZE, TITLE_SIZE, WEB_DPI, figure_png, new_figure
 
 
 def trial_figure(result: TrialResult) -> Figure:

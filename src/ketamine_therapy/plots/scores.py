@@ -10,10 +10,10 @@ from datetime import date, datetime, time, timedelta
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .charts import LABEL_SIZE, LEGEND_SIZE, NOTE_SIZE, TICK_SIZE, TITLE_SIZE, WEB_DPI, figure_png, new_figure
-from .clinic.scales import SCALES
-from .pharmacology.forecast import Forecast
-from .services.pk_report import DISCLAIMER
+from ..clinic.scales import SCALES
+from ..pharmacology.forecast import Forecast
+from ..services.pk_report import DISCLAIMER
+from .figure import LABEL_SIZE, LEGEND_SIZE, NOTE_SIZE, TICK_SIZE, TITLE_SIZE, WEB_DPI, figure_png, new_figure
 
 MAX_VALUE_LABELS = 16
 """Each point is labelled with its total when there are at most this many points."""
