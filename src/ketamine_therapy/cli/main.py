@@ -57,7 +57,7 @@ def _main(
         bool, typer.Option("--version", callback=_print_version, is_eager=True, help="print the version and exit")
     ] = False,
 ) -> None:
-    pass
+    """The options every command shares (``--version``, handled eagerly by its callback)."""
 
 
 @contextmanager
